@@ -18,4 +18,8 @@ int cmd_status(const cli_globals *g, int argc, char **argv);
 int cmd_rollback(const cli_globals *g, int argc, char **argv);
 int cmd_sync(const cli_globals *g, int argc, char **argv);
 
+/* `ttl status` and `ttl wait` (cmd_ttl_watch.c), called by cmd_ttl. */
+int cmd_ttl_status(const cli_globals *g, int argc, char **argv);
+int cmd_ttl_wait(const cli_globals *g, int argc, char **argv);
+
 #endif
