@@ -31,6 +31,14 @@
 
 typedef struct journal journal;
 
+/*
+ * Well-known facts.  JOURNAL_FACT_USERS_ON_HOST2 is set when the MX change
+ * is about to be sent (or by `presync --mark-users-on-host2`): from then on
+ * nothing may be deleted on host2, and presync refuses its delete2 mode.
+ * Value: {"reason": "...", "time": epoch}.
+ */
+#define JOURNAL_FACT_USERS_ON_HOST2 "users_on_host2"
+
 /**
  * Opens (creating if needed, mode 0700) state_dir and its database
  * state_dir/cutover.db.  @return 0 and *j_r, or -1 (e.g. read-only or
