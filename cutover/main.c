@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cancel.h"
 #include "common/log.h"
 #include "cutover/cli.h"
 
@@ -92,6 +93,7 @@ int main(int argc, char **argv)
 	int nargs = 0, want_help = 0, after_dashes = 0;
 
 	signal(SIGPIPE, SIG_IGN);
+	cut_cancel_install();
 	args = calloc((size_t)argc + 1, sizeof(*args));
 	if (args == NULL)
 		return CUT_EXIT_FAILED;
