@@ -1,0 +1,317 @@
+/*
+ * sync_plan.c: multiset diff of one folder pair -> actions (pure).
+ * See sync_plan.h.
+ */
+#include "imapsync/sync_plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/buf.h"
+#include "common/str.h"
+
+/* ---- flags ---- */
+
+static const char *const sync_plan_system_flags[] = {
+	"\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft", NULL,
+};
+
+static int flag_cmp(const void *a, const void *b)
+{
+	return strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+int sync_plan_flags_canon(const char *flags, char **canon_r)
+{
+	char *copy = strdup(flags != NULL ? flags : "");
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	cut_buf out = CUT_BUF_INIT;
+	char *p;
+	int ret = -1;
+
+	*canon_r = NULL;
+	if (copy == NULL)
+		goto done;
+	for (p = copy; *p != '\0';) {
+		char *w;
+
+		while (*p == ' ' || *p == '(' || *p == ')')
+			p++;
+		if (*p == '\0')
+			break;
+		w = p;
+		while (*p != '\0' && *p != ' ' && *p != '(' && *p != ')')
+			p++;
+		if (*p != '\0')
+			*p++ = '\0';
+		if (cut_str_ieq(w, "\\Recent"))
+			continue;
+		for (size_t k = 0; sync_plan_system_flags[k] != NULL; k++)
+			if (cut_str_ieq(w, sync_plan_system_flags[k])) {
+				/* same length: rewrite in place */
+				memcpy(w, sync_plan_system_flags[k], strlen(w));
+				break;
+			}
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 8;
+			char **nv = realloc(v, ncap * sizeof(*v));
+
+			if (nv == NULL)
+				goto done;
+			v = nv;
+			cap = ncap;
+		}
+		v[n++] = w;
+	}
+	if (n > 0)
+		qsort(v, n, sizeof(*v), flag_cmp);
+	for (size_t k = 0; k < n; k++) {
+		if (k > 0 && strcasecmp(v[k], v[k - 1]) == 0)
+			continue;
+		if ((out.len > 0 && cut_buf_puts(&out, " ") < 0) ||
+		    cut_buf_puts(&out, v[k]) < 0)
+			goto done;
+	}
+	if (out.data == NULL && cut_buf_puts(&out, "") < 0)
+		goto done;
+	*canon_r = cut_buf_steal(&out);
+	ret = 0;
+done:
+	cut_buf_free(&out);
+	free(v);
+	free(copy);
+	return ret;
+}
+
+static int flags_equal(const char *a, const char *b)
+{
+	return strcasecmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
+}
+
+/* ---- plan ---- */
+
+
+/* qsort_r comparators over index arrays. */
+static int cmp_host1(const void *a, const void *b, void *arg)
+{
+	const sync_msg *m = arg;
+	const sync_msg *x = &m[*(const size_t *)a], *y = &m[*(const size_t *)b];
+	int c = identity_cmp(&x->id, &y->id);
+
+	if (c != 0)
+		return c;
+	if (x->selected != y->selected)
+		return x->selected ? 1 : -1;
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+static int cmp_host2(const void *a, const void *b, void *arg)
+{
+	const sync_msg *m = arg;
+	const sync_msg *x = &m[*(const size_t *)a], *y = &m[*(const size_t *)b];
+	int c = identity_cmp(&x->id, &y->id);
+
+	if (c != 0)
+		return c;
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+typedef struct act_sort {
+	const sync_msg *m1, *m2;
+} act_sort;
+
+static uint32_t act_uid(const act_sort *s, const sync_action *a)
+{
+	if (a->kind == SYNC_ACT_DELETE2)
+		return s->m2[a->i2].uid;
+	return s->m1[a->i1].uid;
+}
+
+static int cmp_action(const void *a, const void *b, void *arg)
+{
+	const act_sort *s = arg;
+	const sync_action *x = a, *y = b;
+	uint32_t ux, uy;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->kind == SYNC_ACT_FLAGS) {
+		int c = strcasecmp(s->m1[x->i1].flags ? s->m1[x->i1].flags : "",
+				   s->m1[y->i1].flags ? s->m1[y->i1].flags : "");
+
+		if (c != 0)
+			return c;
+		ux = s->m2[x->i2].uid;
+		uy = s->m2[y->i2].uid;
+		return ux < uy ? -1 : ux > uy;
+	}
+	ux = act_uid(s, x);
+	uy = act_uid(s, y);
+	return ux < uy ? -1 : ux > uy;
+}
+
+static int plan_add(sync_plan *p, size_t *cap, sync_action_kind kind, size_t i1,
+		    size_t i2, int after_copy)
+{
+	if (p->n_acts == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 64;
+		sync_action *na = realloc(p->acts, ncap * sizeof(*na));
+
+		if (na == NULL)
+			return -1;
+		p->acts = na;
+		*cap = ncap;
+	}
+	p->acts[p->n_acts++] = (sync_action){kind, i1, i2, after_copy};
+	return 0;
+}
+
+int sync_plan_compute(const sync_msg *m1, size_t n1, const sync_msg *m2,
+		      size_t n2, const sync_plan_opts *opts,
+		      sync_plan **plan_r, cut_status *st)
+{
+	sync_plan *p = NULL;
+	size_t *o1 = NULL, *o2 = NULL;
+	size_t *pair1 = NULL; /* host1 index -> host2 index or NONE */
+	unsigned char *used2 = NULL;
+	size_t cap = 0, a = 0, b = 0;
+	act_sort as = {m1, m2};
+	int ret = -1;
+
+	*plan_r = NULL;
+	if (opts->delete1 && opts->delete2) {
+		cut_status_set(st, CUT_FINAL, CUT_SCOPE_ACCOUNT,
+			       "--delete1 and --delete2 together are refused: the "
+			       "postsync never deletes on host2");
+		goto done;
+	}
+	p = calloc(1, sizeof(*p));
+	o1 = malloc((n1 + 1) * sizeof(*o1));
+	o2 = malloc((n2 + 1) * sizeof(*o2));
+	pair1 = malloc((n1 + 1) * sizeof(*pair1));
+	used2 = calloc(n2 + 1, 1);
+	if (p == NULL || o1 == NULL || o2 == NULL || pair1 == NULL || used2 == NULL)
+		goto oom;
+	for (size_t i = 0; i < n1; i++) {
+		o1[i] = i;
+		pair1[i] = SYNC_PLAN_NONE;
+	}
+	for (size_t i = 0; i < n2; i++)
+		o2[i] = i;
+	qsort_r(o1, n1, sizeof(*o1), cmp_host1, (void *)m1);
+	qsort_r(o2, n2, sizeof(*o2), cmp_host2, (void *)m2);
+
+	/* Merge walk over identity groups. */
+	while (a < n1 || b < n2) {
+		const identity *id;
+		size_t ea = a, eb = b;
+		int c;
+
+		if (a >= n1)
+			c = 1;
+		else if (b >= n2)
+			c = -1;
+		else
+			c = identity_cmp(&m1[o1[a]].id, &m2[o2[b]].id);
+		id = c <= 0 ? &m1[o1[a]].id : &m2[o2[b]].id;
+		while (ea < n1 && identity_cmp(&m1[o1[ea]].id, id) == 0)
+			ea++;
+		while (eb < n2 && identity_cmp(&m2[o2[eb]].id, id) == 0)
+			eb++;
+		/* Pair with equal flags first, then in order. */
+		for (int pass = 0; pass < 2; pass++)
+			for (size_t i = a; i < ea; i++) {
+				if (pair1[o1[i]] != SYNC_PLAN_NONE)
+					continue;
+				for (size_t j = b; j < eb; j++) {
+					if (used2[o2[j]])
+						continue;
+					if (pass == 0 &&
+					    !flags_equal(m1[o1[i]].flags, m2[o2[j]].flags))
+						continue;
+					pair1[o1[i]] = o2[j];
+					used2[o2[j]] = 1;
+					break;
+				}
+			}
+		a = ea;
+		b = eb;
+	}
+
+	for (size_t i = 0; i < n1; i++) {
+		size_t j = pair1[i];
+
+		if (opts->delete1 && !m1[i].selected)
+			continue;
+		if (j == SYNC_PLAN_NONE) {
+			if (plan_add(p, &cap, SYNC_ACT_COPY, i, SYNC_PLAN_NONE,
+				     opts->delete1) < 0)
+				goto oom;
+			p->n_copy++;
+			p->copy_bytes += m1[i].size;
+			continue;
+		}
+		if (opts->delete1) {
+			if (plan_add(p, &cap, SYNC_ACT_DELETE1, i, j, 0) < 0)
+				goto oom;
+			p->n_delete1++;
+			p->n_in_sync++;
+		} else if (opts->update_flags && !flags_equal(m1[i].flags, m2[j].flags)) {
+			if (plan_add(p, &cap, SYNC_ACT_FLAGS, i, j, 0) < 0)
+				goto oom;
+			p->n_flags++;
+		} else {
+			p->n_in_sync++;
+		}
+	}
+	if (opts->delete2 && !opts->delete1)
+		for (size_t j = 0; j < n2; j++) {
+			if (used2[j])
+				continue;
+			if (plan_add(p, &cap, SYNC_ACT_DELETE2, SYNC_PLAN_NONE, j, 0) < 0)
+				goto oom;
+			p->n_delete2++;
+		}
+	if (p->n_acts > 1)
+		qsort_r(p->acts, p->n_acts, sizeof(*p->acts), cmp_action, &as);
+	*plan_r = p;
+	p = NULL;
+	ret = 0;
+	goto done;
+oom:
+	cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER,
+		       "out of memory computing the folder diff");
+done:
+	sync_plan_free(&p);
+	free(o1);
+	free(o2);
+	free(pair1);
+	free(used2);
+	return ret;
+}
+
+void sync_plan_free(sync_plan **pp)
+{
+	if (pp == NULL || *pp == NULL)
+		return;
+	free((*pp)->acts);
+	free(*pp);
+	*pp = NULL;
+}
+
+const char *sync_plan_action_name(sync_action_kind kind)
+{
+	switch (kind) {
+	case SYNC_ACT_COPY:
+		return "copy";
+	case SYNC_ACT_FLAGS:
+		return "flags";
+	case SYNC_ACT_DELETE2:
+		return "delete2";
+	case SYNC_ACT_DELETE1:
+		return "delete1";
+	}
+	return "?";
+}
