@@ -384,3 +384,48 @@ int runplan_execute(const plan *p, journal *j, const runplan_ops *ops,
 	}
 	return 0;
 }
+
+size_t runplan_timeline(const plan *p, double at, double lastsync_secs,
+			double postsync_secs, double propagation_secs,
+			double mx_ttl, double imap_ttl,
+			runplan_timeline_entry *entries)
+{
+	runplan_step steps[RUN_STEP_COUNT];
+	size_t n = runplan_steps(p, steps);
+	double t = at;
+
+	for (size_t i = 0; i < n; i++) {
+		runplan_timeline_entry *e = &entries[i];
+		double len = 0;
+
+		e->step = steps[i];
+		e->start = t;
+		e->note = "";
+		switch (steps[i]) {
+		case RUN_STEP_LAST_SYNC:
+			len = lastsync_secs;
+			e->note = "estimate from the presync history";
+			break;
+		case RUN_STEP_POSTSYNC:
+			len = postsync_secs;
+			break;
+		case RUN_STEP_MX_WAIT:
+			len = propagation_secs + mx_ttl + p->margin;
+			e->note = "visible everywhere + old MX TTL + margin";
+			break;
+		case RUN_STEP_IMAP_PARK_WAIT:
+			len = propagation_secs + imap_ttl + p->margin;
+			e->note = "visible everywhere + old IMAP TTL + margin";
+			break;
+		case RUN_STEP_IMAP_WAIT:
+			len = propagation_secs;
+			e->note = "until visible on every authoritative address";
+			break;
+		default:
+			break;
+		}
+		t += len;
+		e->end = t;
+	}
+	return n;
+}

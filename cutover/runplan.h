@@ -133,4 +133,25 @@ int runplan_execute(const plan *p, journal *j, const runplan_ops *ops,
 int runplan_current(const plan *p, journal *j, runplan_step *step_r,
 		    cut_status *st);
 
+/** One line of the --dry-run timeline. */
+typedef struct runplan_timeline_entry {
+	runplan_step step;
+	double start;     /* predicted start (epoch seconds) */
+	double end;       /* predicted end; for waits the computed deadline */
+	const char *note; /* static text, e.g. "estimate from presyncs" */
+} runplan_timeline_entry;
+
+/**
+ * The predicted timeline (pure): the steps for this plan from `at`, with
+ * the last sync lasting `lastsync_secs` (the estimate), the postsync
+ * `postsync_secs`, changes visible everywhere `propagation_secs` after
+ * they are sent, and caches draining after the TTLs the old data is
+ * served with (mx_ttl, imap_ttl) plus the plan's margin.
+ * @return the number of entries written (at most RUN_STEP_COUNT).
+ */
+size_t runplan_timeline(const plan *p, double at, double lastsync_secs,
+			double postsync_secs, double propagation_secs,
+			double mx_ttl, double imap_ttl,
+			runplan_timeline_entry *entries);
+
 #endif

@@ -356,11 +356,29 @@ static void test_last_sync_failures(void **state)
 	journal_close(&j);
 }
 
+static void test_timeline(void **state)
+{
+	runplan_timeline_entry e[RUN_STEP_COUNT];
+	plan p = test_plan(PLAN_SCENARIO_CLASSICAL, 0);
+	size_t n;
+
+	(void)state;
+	n = runplan_timeline(&p, 1000, 600, 30, 5, 300, 0, e);
+	assert_int_equal(n, 6);
+	assert_int_equal(e[1].step, RUN_STEP_LAST_SYNC);
+	assert_true(e[1].start == 1000 && e[1].end == 1600);
+	assert_int_equal(e[3].step, RUN_STEP_MX_WAIT);
+	assert_true(e[3].end == 1600 + 5 + 300 + 60);
+	assert_int_equal(e[4].step, RUN_STEP_POSTSYNC);
+	assert_true(e[4].end == e[3].end + 30);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_steps),
 		cmocka_unit_test(test_postsync_window),
+		cmocka_unit_test(test_timeline),
 		cmocka_unit_test_setup_teardown(test_classical_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_every_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wait_resumes_deadline, setup, teardown),
