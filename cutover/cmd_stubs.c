@@ -49,8 +49,3 @@ int cmd_sync(const cli_globals *g, int argc, char **argv)
 {
 	return cli_not_built(g, argc, argv);
 }
-
-int cmd_check(const cli_globals *g, int argc, char **argv)
-{
-	return cli_not_built(g, argc, argv);
-}

@@ -114,8 +114,45 @@ typedef struct plan {
  */
 int plan_load(const char *path, plan **plan_r, cut_buf *errors);
 
+/**
+ * The pure part of plan_load(): parses and validates the plan text in
+ * data[0..len) without touching the file system (no permission checks, no
+ * realpath).  Relative paths resolve against dir.  `path` only names the
+ * plan in messages and in plan->path.  Used by plan_load() and the fuzzer.
+ * @return 0 and *plan_r (release with plan_free()), or -1 with errors.
+ */
+int plan_parse(const char *path, const char *dir, const void *data, size_t len,
+	       plan **plan_r, cut_buf *errors);
+
 /** Releases a plan; NULL accepted; *pp set to NULL. */
 void plan_free(plan **pp);
+
+/*
+ * Text-file helpers shared by the plan and the accounts CSV readers.
+ */
+
+/** Longest plan line, limited by the INI parser's line buffer. */
+#define PLAN_LINE_MAX 199
+/** Longest accounts CSV line. */
+#define ACCOUNTS_LINE_MAX 4096
+/** Reading stops after this many problems (a binary file is not a plan). */
+#define PLAN_ERRORS_MAX 50
+
+/**
+ * Reads a whole file of at most max bytes.  *data_r is malloc'ed and
+ * NUL-terminated (the file may contain NUL bytes too: use *len_r); the
+ * caller frees it, after explicit_bzero() when it may hold secrets.
+ * @return 0, or -1 with a sentence in *why_r (static or errno text).
+ */
+int plan_read_file(const char *path, size_t max, char **data_r, size_t *len_r,
+		   const char **why_r);
+
+/**
+ * What is wrong with one line of a text file (without its line ending):
+ * a NUL byte, invalid UTF-8, more than max bytes.  @return NULL when the
+ * line is fine, else a static sentence.
+ */
+const char *plan_line_problem(const char *p, size_t n, size_t max);
 
 /** Default IMAP port for a TLS mode (993 or 143). */
 uint16_t plan_tls_default_port(plan_tls tls);
@@ -147,6 +184,14 @@ typedef struct account {
  */
 int accounts_load(const char *path, uint16_t port1, uint16_t port2,
 		  account **acc_r, size_t *n_r, cut_buf *errors);
+
+/**
+ * The pure part of accounts_load(): parses data[0..len); `path` only names
+ * the file in messages.  Same results as accounts_load().
+ */
+int accounts_parse(const char *path, const void *data, size_t len,
+		   uint16_t port1, uint16_t port2, account **acc_r, size_t *n_r,
+		   cut_buf *errors);
 
 /** Wipes the passwords and frees the array; *accp set to NULL. */
 void accounts_free(account **accp, size_t n);
