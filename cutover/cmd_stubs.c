@@ -5,6 +5,16 @@
  */
 #include "cutover/commands.h"
 
+int cmd_presync(const cli_globals *g, int argc, char **argv)
+{
+	return cli_not_built(g, argc, argv);
+}
+
+int cmd_estimate(const cli_globals *g, int argc, char **argv)
+{
+	return cli_not_built(g, argc, argv);
+}
+
 int cmd_run(const cli_globals *g, int argc, char **argv)
 {
 	return cli_not_built(g, argc, argv);
@@ -15,7 +25,17 @@ int cmd_postsync(const cli_globals *g, int argc, char **argv)
 	return cli_not_built(g, argc, argv);
 }
 
+int cmd_status(const cli_globals *g, int argc, char **argv)
+{
+	return cli_not_built(g, argc, argv);
+}
+
 int cmd_rollback(const cli_globals *g, int argc, char **argv)
+{
+	return cli_not_built(g, argc, argv);
+}
+
+int cmd_sync(const cli_globals *g, int argc, char **argv)
 {
 	return cli_not_built(g, argc, argv);
 }
