@@ -1,0 +1,1009 @@
+/*
+ * sync.c: the sync engine executor: connects, lists, decides with
+ * folder_map/sync_plan, acts through the IMAP client.  See sync.h.
+ */
+#include "imapsync/sync.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/str.h"
+#include "common/timeutil.h"
+#include "imapsync/folder_map.h"
+#include "imapsync/identity.h"
+#include "imapsync/utf7.h"
+
+/* A UID set longer than this is split over several commands (Dovecot's
+ * default imap_max_line_length is 64 KiB; stay well below). */
+#define SYNC_UIDSET_MAX 8000
+
+/* One side's message list of a folder. */
+typedef struct sync_list {
+	sync_msg *m;
+	char **flags; /* owned canonical flags, m[i].flags points here */
+	char **idate; /* owned INTERNALDATE as sent, for APPEND */
+	size_t n, cap;
+} sync_list;
+
+typedef struct sync_run {
+	const sync_opts *o;
+	sync_result *res;
+	imap_client *c1, *c2;
+	size_t folder_index, n_folders;
+	const char *folder_display;
+} sync_run;
+
+typedef struct sync_folder {
+	sync_run *r;
+	const folder_pair *p;
+	sync_folder_result *fr;
+	sync_list *l1;
+	uint64_t copy_failed;
+} sync_folder;
+
+typedef struct copy_job {
+	sync_folder *f;
+	size_t i1;
+	int began, ended, appended;
+	uint32_t uid2;
+} copy_job;
+
+/* ---- small helpers ---- */
+
+static int sync_cancelled(const sync_run *r)
+{
+	return r->o->cancelled != NULL && r->o->cancelled(r->o->cancel_ctx);
+}
+
+static void sync_progress_emit(sync_run *r)
+{
+	sync_progress p;
+
+	if (r->o->progress == NULL)
+		return;
+	p.folder = r->folder_display != NULL ? r->folder_display : "";
+	p.folder_index = r->folder_index;
+	p.n_folders = r->n_folders;
+	p.total = r->res->total;
+	for (size_t i = 0; i < r->res->n_folders; i++) {
+		const sync_counts *c = &r->res->folders[i].c;
+
+		p.total.copied += c->copied;
+		p.total.copied_bytes += c->copied_bytes;
+		p.total.flags_updated += c->flags_updated;
+		p.total.deleted1 += c->deleted1;
+		p.total.deleted2 += c->deleted2;
+		p.total.in_sync += c->in_sync;
+		p.total.failed += c->failed;
+	}
+	r->o->progress(r->o->progress_ctx, &p);
+}
+
+static void sync_folder_error(sync_folder_result *fr, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void sync_folder_error(sync_folder_result *fr, const char *fmt, ...)
+{
+	cut_buf b = CUT_BUF_INIT;
+	char line[CUT_STATUS_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* Keep the first few errors of a folder, one per line. */
+	if (fr->error != NULL && strlen(fr->error) > 4 * CUT_STATUS_MSG_MAX)
+		return;
+	if (fr->error != NULL)
+		cut_buf_printf(&b, "%s\n", fr->error);
+	if (cut_buf_puts(&b, line) < 0) {
+		cut_buf_free(&b);
+		return;
+	}
+	free(fr->error);
+	fr->error = cut_buf_steal(&b);
+	cut_warn("%s: %s", fr->display1 != NULL ? fr->display1 : "?", line);
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Appends the next chunk of sorted unique uids, as an RFC 3501 9
+ * sequence-set ("1:3,7"), to out (reset first).  *pos advances.
+ */
+static int uidset_next(const uint32_t *uids, size_t n, size_t *pos,
+		       cut_buf *out)
+{
+	cut_buf_reset(out);
+	while (*pos < n && out->len < SYNC_UIDSET_MAX) {
+		size_t a = *pos, b = a;
+
+		while (b + 1 < n && uids[b + 1] == uids[b] + 1)
+			b++;
+		if (cut_buf_printf(out, out->len ? ",%u" : "%u", uids[a]) < 0)
+			return -1;
+		if (b > a && cut_buf_printf(out, ":%u", uids[b]) < 0)
+			return -1;
+		*pos = b + 1;
+	}
+	return 0;
+}
+
+static void sync_list_free(sync_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->flags[i]);
+		free(l->idate[i]);
+	}
+	free(l->m);
+	free(l->flags);
+	free(l->idate);
+	memset(l, 0, sizeof(*l));
+}
+
+static int list_on_msg(void *ctx, const imap_fetch_msg *fm, cut_status *st)
+{
+	sync_list *l = ctx;
+	sync_msg *m;
+
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? 2 * l->cap : 256;
+		sync_msg *nm = realloc(l->m, ncap * sizeof(*nm));
+		char **nf, **nd;
+
+		if (nm == NULL)
+			goto oom;
+		l->m = nm;
+		nf = realloc(l->flags, ncap * sizeof(*nf));
+		if (nf == NULL)
+			goto oom;
+		l->flags = nf;
+		nd = realloc(l->idate, ncap * sizeof(*nd));
+		if (nd == NULL)
+			goto oom;
+		l->idate = nd;
+		l->cap = ncap;
+	}
+	m = &l->m[l->n];
+	memset(m, 0, sizeof(*m));
+	l->flags[l->n] = NULL;
+	l->idate[l->n] = NULL;
+	if (fm->uid == 0 || fm->internaldate == NULL || !fm->has_size)
+		return cut_status_set(st, CUT_TEMP, CUT_SCOPE_FOLDER,
+				      "FETCH response for message %u lacks UID, "
+				      "INTERNALDATE or RFC822.SIZE",
+				      fm->seq);
+	if (sync_plan_flags_canon(fm->flags, &l->flags[l->n]) < 0)
+		goto oom;
+	l->idate[l->n] = strdup(fm->internaldate);
+	if (l->idate[l->n] == NULL) {
+		free(l->flags[l->n]);
+		goto oom;
+	}
+	if (identity_compute(fm->header != NULL ? fm->header : "",
+			     fm->header != NULL ? fm->header_len : 0, fm->size,
+			     &m->id, NULL, NULL, 0, st) < 0) {
+		free(l->flags[l->n]);
+		free(l->idate[l->n]);
+		return -1;
+	}
+	m->uid = fm->uid;
+	m->size = fm->size;
+	m->internaldate = fm->internaldate_epoch;
+	m->flags = l->flags[l->n];
+	l->n++;
+	return 0;
+oom:
+	return cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER,
+			      "out of memory listing messages");
+}
+
+static void list_fetch_done(void *ctx, const imap_resp *tagged,
+			    const cut_status *st)
+{
+	cut_status *out = ctx;
+
+	(void)tagged;
+	cut_status_copy(out, st);
+}
+
+/*
+ * Lists both selected folders at once (both FETCHes are in flight before
+ * either answer is read).  exists == 0 skips a side.
+ */
+static int sync_list_both(sync_run *r, uint32_t exists1, sync_list *l1,
+			  uint32_t exists2, sync_list *l2, cut_status *st)
+{
+	imap_fetch_req req;
+	cut_status s1, s2;
+
+	cut_status_clear(&s1);
+	cut_status_clear(&s2);
+	memset(&req, 0, sizeof(req));
+	req.uid_set = "1:*";
+	req.items = IMAP_FETCH_FLAGS | IMAP_FETCH_INTERNALDATE | IMAP_FETCH_SIZE |
+		    IMAP_FETCH_HEADER;
+	req.header_fields = IDENTITY_HEADER_FIELDS;
+	req.on_msg = list_on_msg;
+	if (exists1 > 0) {
+		req.ctx = l1;
+		if (imap_uid_fetch_async(r->c1, &req, list_fetch_done, &s1, st) < 0)
+			return -1;
+	}
+	if (l2 != NULL && exists2 > 0) {
+		req.ctx = l2;
+		if (imap_uid_fetch_async(r->c2, &req, list_fetch_done, &s2, st) < 0)
+			return -1;
+	}
+	if (imap_client_run(r->c1, st) < 0)
+		return -1;
+	if (l2 != NULL && imap_client_run(r->c2, st) < 0)
+		return -1;
+	if (cut_status_failed(&s1)) {
+		cut_status_copy(st, &s1);
+		return -1;
+	}
+	if (cut_status_failed(&s2)) {
+		cut_status_copy(st, &s2);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- copy: host1 body streamed into a host2 APPEND ---- */
+
+static void copy_append_done(void *ctx, const imap_append_result *res,
+			     const cut_status *st)
+{
+	copy_job *j = ctx;
+	sync_folder *f = j->f;
+	const sync_msg *m = &f->l1->m[j->i1];
+
+	if (cut_status_failed(st)) {
+		f->copy_failed++;
+		sync_folder_error(f->fr, "host1 UID %u (%llu bytes) not copied: %s",
+				  m->uid, (unsigned long long)m->size, st->msg);
+		return;
+	}
+	j->appended = 1;
+	j->uid2 = res != NULL ? res->uid : 0;
+	f->fr->c.copied++;
+	f->fr->c.copied_bytes += m->size;
+}
+
+static int copy_begin(void *ctx, uint32_t seq, uint32_t uid, uint64_t size,
+		      cut_status *st)
+{
+	copy_job *j = ctx;
+	sync_folder *f = j->f;
+	imap_append_req req;
+	size_t i1 = j->i1;
+
+	(void)seq;
+	(void)uid;
+	if (sync_cancelled(f->r))
+		return cut_status_set(st, CUT_CANCELLED, CUT_SCOPE_ACCOUNT,
+				      "cancelled");
+	memset(&req, 0, sizeof(req));
+	req.mailbox = f->p->name2;
+	req.flags = f->l1->m[i1].flags[0] != '\0' ? f->l1->m[i1].flags : NULL;
+	req.internaldate = f->l1->idate[i1];
+	req.size = size;
+	if (imap_append_stream_begin(f->r->c2, &req, copy_append_done, j, st) < 0)
+		return -1;
+	j->began = 1;
+	return 0;
+}
+
+static int copy_data(void *ctx, const void *p, size_t n, cut_status *st)
+{
+	copy_job *j = ctx;
+
+	return imap_append_stream_write(j->f->r->c2, p, n, st);
+}
+
+static int copy_end(void *ctx, cut_status *st)
+{
+	copy_job *j = ctx;
+
+	if (imap_append_stream_end(j->f->r->c2, st) < 0)
+		return -1;
+	j->ended = 1;
+	if (j->f->r->o->progress != NULL && (j->f->fr->c.copied % 50) == 0)
+		sync_progress_emit(j->f->r);
+	return 0;
+}
+
+static void copy_fetch_done(void *ctx, const imap_resp *tagged,
+			    const cut_status *st)
+{
+	copy_job *j = ctx;
+	const sync_msg *m = &j->f->l1->m[j->i1];
+
+	(void)tagged;
+	if (j->began)
+		return; /* the APPEND's completion reports it */
+	j->f->copy_failed++;
+	if (cut_status_failed(st))
+		sync_folder_error(j->f->fr, "host1 UID %u not copied: %s", m->uid,
+				  st->msg);
+	else
+		sync_folder_error(j->f->fr,
+				  "host1 UID %u vanished from host1 during the sync",
+				  m->uid);
+}
+
+static int sync_copy(sync_folder *f, const sync_plan *plan, copy_job **jobs_r,
+		     size_t *n_jobs_r, cut_status *st)
+{
+	sync_run *r = f->r;
+	copy_job *jobs = NULL;
+	imap_body_sink sink = {copy_begin, copy_data, copy_end, NULL};
+	size_t n = 0;
+	char set[16];
+	int ret = -1;
+
+	*jobs_r = NULL;
+	*n_jobs_r = 0;
+	if (plan->n_copy == 0)
+		return 0;
+	jobs = calloc(plan->n_copy, sizeof(*jobs));
+	if (jobs == NULL)
+		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER,
+				      "out of memory");
+	for (size_t k = 0; k < plan->n_acts; k++) {
+		const sync_action *a = &plan->acts[k];
+		imap_fetch_req req;
+
+		if (a->kind != SYNC_ACT_COPY)
+			continue;
+		jobs[n].f = f;
+		jobs[n].i1 = a->i1;
+		sink.ctx = &jobs[n];
+		memset(&req, 0, sizeof(req));
+		snprintf(set, sizeof(set), "%u", f->l1->m[a->i1].uid);
+		req.uid_set = set;
+		req.items = IMAP_FETCH_BODY;
+		req.sink = &sink;
+		/* One FETCH per message, all pipelined: each body's sink knows
+		 * which message (and so which flags and date) it carries. */
+		if (imap_uid_fetch_async(r->c1, &req, copy_fetch_done, &jobs[n],
+					 st) < 0)
+			goto done;
+		n++;
+	}
+	/* host1's reads drive host2's APPENDs; then collect host2's answers. */
+	if (imap_client_run(r->c1, st) < 0)
+		goto done;
+	if (imap_client_run(r->c2, st) < 0)
+		goto done;
+	ret = 0;
+done:
+	if (ret < 0 && imap_client_run(r->c2, NULL) < 0)
+		(void)0; /* the first error is the one reported */
+	*jobs_r = jobs;
+	*n_jobs_r = n;
+	return ret;
+}
+
+/* ---- flags ---- */
+
+typedef struct store_group {
+	sync_folder *f;
+	size_t n;
+	const char *flags;
+	int ok;
+} store_group;
+
+static void store_done(void *ctx, const imap_resp *tagged, const cut_status *st)
+{
+	store_group *g = ctx;
+
+	(void)tagged;
+	if (cut_status_failed(st)) {
+		g->f->fr->c.failed += g->n;
+		sync_folder_error(g->f->fr, "setting flags (%s) on %zu host2 messages: %s",
+				  g->flags, g->n, st->msg);
+		return;
+	}
+	g->f->fr->c.flags_updated += g->n;
+}
+
+static int sync_flags(sync_folder *f, const sync_plan *plan, const sync_list *l2,
+		      cut_status *st)
+{
+	store_group *groups = NULL;
+	uint32_t *uids = NULL;
+	size_t ng = 0;
+	cut_buf set = CUT_BUF_INIT;
+	int ret = -1;
+
+	if (plan->n_flags == 0)
+		return 0;
+	groups = calloc(plan->n_flags, sizeof(*groups));
+	uids = calloc(plan->n_flags, sizeof(*uids));
+	if (groups == NULL || uids == NULL) {
+		cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER, "out of memory");
+		goto done;
+	}
+	/* Actions come grouped by target flag set (sync_plan.h). */
+	for (size_t k = 0; k < plan->n_acts;) {
+		const char *flags;
+		size_t nu = 0, pos = 0;
+
+		if (plan->acts[k].kind != SYNC_ACT_FLAGS) {
+			k++;
+			continue;
+		}
+		flags = f->l1->m[plan->acts[k].i1].flags;
+		while (k < plan->n_acts && plan->acts[k].kind == SYNC_ACT_FLAGS &&
+		       strcasecmp(f->l1->m[plan->acts[k].i1].flags, flags) == 0)
+			uids[nu++] = l2->m[plan->acts[k++].i2].uid;
+		qsort(uids, nu, sizeof(*uids), u32_cmp);
+		while (pos < nu) {
+			size_t start = pos;
+
+			if (uidset_next(uids, nu, &pos, &set) < 0)
+				goto oom;
+			groups[ng] = (store_group){f, pos - start, flags, 0};
+			/* RFC 3501 6.4.6: FLAGS replaces the whole set. */
+			if (imap_uid_store_async(f->r->c2, set.data, "FLAGS", 1, flags,
+						 store_done, &groups[ng], st) < 0)
+				goto done;
+			ng++;
+		}
+	}
+	if (imap_client_run(f->r->c2, st) < 0)
+		goto done;
+	ret = 0;
+	goto done;
+oom:
+	cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER, "out of memory");
+done:
+	cut_buf_free(&set);
+	free(groups);
+	free(uids);
+	return ret;
+}
+
+/* ---- deletions ---- */
+
+/*
+ * Marks exactly `uids` \Deleted and expunges exactly them: UID EXPUNGE
+ * (RFC 4315 2.1) when the server has UIDPLUS; without it a plain EXPUNGE
+ * would also remove every other \Deleted message, so it is only used when
+ * the listing showed none, and refused otherwise.
+ */
+static int sync_delete_uids(imap_client *c, const char *side,
+			    const sync_list *l, uint32_t *uids, size_t n,
+			    cut_status *st)
+{
+	cut_buf set = CUT_BUF_INIT;
+	size_t pos = 0;
+	int uidplus = imap_client_has_cap(c, "UIDPLUS");
+	int ret = -1;
+
+	qsort(uids, n, sizeof(*uids), u32_cmp);
+	if (!uidplus) {
+		for (size_t i = 0; i < l->n; i++) {
+			if (bsearch(&l->m[i].uid, uids, n, sizeof(*uids), u32_cmp) != NULL)
+				continue;
+			if (strstr(l->m[i].flags, "\\Deleted") != NULL) {
+				cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER,
+					       "%s lacks UIDPLUS and other messages are "
+					       "marked \\Deleted: an EXPUNGE would remove "
+					       "them too, so %zu deletion(s) were not done",
+					       side, n);
+				goto done;
+			}
+		}
+	}
+	while (pos < n) {
+		if (uidset_next(uids, n, &pos, &set) < 0)
+			goto oom;
+		if (imap_uid_store(c, set.data, "+FLAGS", "\\Deleted", st) < 0)
+			goto done;
+		if (uidplus && imap_uid_expunge(c, set.data, st) < 0)
+			goto done;
+	}
+	if (!uidplus && imap_expunge(c, st) < 0)
+		goto done;
+	ret = 0;
+	goto done;
+oom:
+	cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER, "out of memory");
+done:
+	cut_buf_free(&set);
+	return ret;
+}
+
+static int sync_delete_kind(sync_folder *f, const sync_plan *plan,
+			    sync_action_kind kind, const sync_list *l,
+			    cut_status *st)
+{
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	int ret;
+
+	for (size_t k = 0; k < plan->n_acts; k++)
+		n += plan->acts[k].kind == kind;
+	if (n == 0)
+		return 0;
+	uids = calloc(n, sizeof(*uids));
+	if (uids == NULL)
+		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER, "out of memory");
+	n = 0;
+	for (size_t k = 0; k < plan->n_acts; k++)
+		if (plan->acts[k].kind == kind)
+			uids[n++] = kind == SYNC_ACT_DELETE2
+					    ? l->m[plan->acts[k].i2].uid
+					    : l->m[plan->acts[k].i1].uid;
+	ret = sync_delete_uids(kind == SYNC_ACT_DELETE2 ? f->r->c2 : f->r->c1,
+			       kind == SYNC_ACT_DELETE2 ? "host2" : "host1", l,
+			       uids, n, st);
+	if (ret == 0) {
+		if (kind == SYNC_ACT_DELETE2)
+			f->fr->c.deleted2 += n;
+		else
+			f->fr->c.deleted1 += n;
+	} else {
+		f->fr->c.failed += n;
+	}
+	free(uids);
+	return ret;
+}
+
+/* ---- one folder ---- */
+
+static int record_actions(sync_folder_result *fr, const sync_plan *plan,
+			  const sync_list *l1, const sync_list *l2)
+{
+	fr->acts = calloc(plan->n_acts + 1, sizeof(*fr->acts));
+	if (fr->acts == NULL)
+		return -1;
+	for (size_t k = 0; k < plan->n_acts; k++) {
+		const sync_action *a = &plan->acts[k];
+		sync_action_rec *rec = &fr->acts[fr->n_acts++];
+
+		rec->kind = a->kind;
+		if (a->i1 != SYNC_PLAN_NONE) {
+			rec->uid1 = l1->m[a->i1].uid;
+			rec->size = l1->m[a->i1].size;
+			rec->flags = strdup(l1->m[a->i1].flags);
+			if (rec->flags == NULL)
+				return -1;
+		}
+		if (a->i2 != SYNC_PLAN_NONE) {
+			rec->uid2 = l2->m[a->i2].uid;
+			if (a->i1 == SYNC_PLAN_NONE)
+				rec->size = l2->m[a->i2].size;
+		}
+	}
+	return 0;
+}
+
+static int sync_one_folder(sync_run *r, const folder_pair *p,
+			   sync_folder_result *fr, cut_status *st)
+{
+	const sync_opts *o = r->o;
+	imap_select_info i1, i2;
+	sync_list l1 = {0}, l2 = {0}, l2b = {0};
+	sync_plan *plan = NULL, *plan2 = NULL;
+	sync_plan_opts po;
+	sync_folder f = {r, p, fr, &l1, 0};
+	copy_job *jobs = NULL;
+	size_t n_jobs = 0;
+	int host2_exists = !p->create;
+	int ret = -1;
+
+	memset(&i1, 0, sizeof(i1));
+	memset(&i2, 0, sizeof(i2));
+	if (p->create) {
+		if (!o->dry_run && imap_create(r->c2, p->name2, 1, st) < 0)
+			goto folder_fail;
+		host2_exists = !o->dry_run;
+		fr->created = 1;
+	}
+	if (p->subscribe && !o->delete1) {
+		if (!o->dry_run && imap_subscribe(r->c2, p->name2, st) < 0)
+			goto folder_fail;
+		fr->subscribed = 1;
+	}
+	/* host1 is only ever written by the postsync (delete1). */
+	if (imap_select(r->c1, p->name1, !(o->delete1 && !o->dry_run), 0, &i1,
+			st) < 0)
+		goto folder_fail;
+	if (host2_exists &&
+	    imap_select(r->c2, p->name2, o->dry_run, 0, &i2, st) < 0)
+		goto folder_fail;
+	if (sync_list_both(r, i1.exists, &l1, i2.exists, host2_exists ? &l2 : NULL,
+			   st) < 0)
+		goto folder_fail;
+
+	if (o->delete1) {
+		double now = o->now > 0 ? o->now : cut_now();
+
+		/* By arrival (INTERNALDATE, RFC 3501 2.3.3), to the second; the
+		 * Date header plays no part. */
+		for (size_t i = 0; i < l1.n; i++)
+			l1.m[i].selected = o->maxage <= 0 ||
+					   (double)l1.m[i].internaldate >= now - o->maxage;
+	}
+	memset(&po, 0, sizeof(po));
+	po.delete2 = o->delete2;
+	po.delete1 = o->delete1;
+	po.update_flags = !o->no_flag_updates;
+	if (sync_plan_compute(l1.m, l1.n, l2.m, l2.n, &po, &plan, st) < 0)
+		goto folder_fail;
+	cut_debug("%s -> %s: host1 %zu, host2 %zu messages: copy %zu (%llu bytes), "
+		  "flags %zu, delete2 %zu, delete1 %zu, in sync %zu",
+		  fr->display1, p->name2, l1.n, l2.n, plan->n_copy,
+		  (unsigned long long)plan->copy_bytes, plan->n_flags,
+		  plan->n_delete2, plan->n_delete1, plan->n_in_sync);
+	if (o->record_actions && record_actions(fr, plan, &l1, &l2) < 0) {
+		cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER, "out of memory");
+		goto folder_fail;
+	}
+	if (o->dry_run) {
+		/* Counters say what would be done. */
+		fr->c.copied = plan->n_copy;
+		fr->c.copied_bytes = plan->copy_bytes;
+		fr->c.flags_updated = plan->n_flags;
+		fr->c.deleted2 = plan->n_delete2;
+		fr->c.deleted1 = plan->n_delete1 + (o->delete1 ? plan->n_copy : 0);
+		fr->c.in_sync = plan->n_in_sync;
+		ret = 0;
+		goto done;
+	}
+
+	if (sync_copy(&f, plan, &jobs, &n_jobs, st) < 0)
+		goto folder_fail;
+	if (sync_cancelled(r)) {
+		cut_status_set(st, CUT_CANCELLED, CUT_SCOPE_ACCOUNT, "cancelled");
+		goto folder_fail;
+	}
+	if (!o->delete1) {
+		fr->c.failed += f.copy_failed;
+		fr->c.in_sync += plan->n_in_sync;
+		if (sync_flags(&f, plan, &l2, st) < 0)
+			goto folder_fail;
+		if (o->delete2 &&
+		    sync_delete_kind(&f, plan, SYNC_ACT_DELETE2, &l2, st) < 0)
+			sync_folder_error(fr, "%s", st->msg);
+	} else {
+		const sync_plan *confirmed = plan;
+		const sync_list *l2c = &l2;
+
+		/* RFC 4315 APPENDUID alone is not trusted for a deletion: host2 is
+		 * listed again and only messages found there by identity go. */
+		if (plan->n_copy > 0) {
+			if (imap_select(r->c2, p->name2, 0, 0, &i2, st) < 0 ||
+			    sync_list_both(r, 0, NULL, i2.exists, &l2b, st) < 0 ||
+			    sync_plan_compute(l1.m, l1.n, l2b.m, l2b.n, &po, &plan2,
+					      st) < 0)
+				goto folder_fail;
+			confirmed = plan2;
+			l2c = &l2b;
+		}
+		(void)l2c;
+		/* Selected messages still missing on host2 stay on host1. */
+		fr->c.failed += confirmed->n_copy;
+		fr->c.in_sync += plan->n_in_sync;
+		if (sync_delete_kind(&f, confirmed, SYNC_ACT_DELETE1, &l1, st) < 0)
+			sync_folder_error(fr, "%s", st->msg);
+	}
+	ret = 0;
+	goto done;
+folder_fail:
+	sync_folder_error(fr, "%s", st->msg);
+done:
+	free(jobs);
+	sync_plan_free(&plan);
+	sync_plan_free(&plan2);
+	sync_list_free(&l1);
+	sync_list_free(&l2);
+	sync_list_free(&l2b);
+	return ret;
+}
+
+/* ---- account ---- */
+
+static unsigned sync_folder_attrs(unsigned mbx)
+{
+	unsigned a = 0;
+
+	a |= (mbx & IMAP_MBX_NOSELECT) ? FOLDER_ATTR_NOSELECT : 0;
+	a |= (mbx & IMAP_MBX_NONEXISTENT) ? FOLDER_ATTR_NONEXISTENT : 0;
+	a |= (mbx & IMAP_MBX_SUBSCRIBED) ? FOLDER_ATTR_SUBSCRIBED : 0;
+	a |= (mbx & IMAP_MBX_SENT) ? FOLDER_ATTR_SENT : 0;
+	a |= (mbx & IMAP_MBX_DRAFTS) ? FOLDER_ATTR_DRAFTS : 0;
+	a |= (mbx & IMAP_MBX_TRASH) ? FOLDER_ATTR_TRASH : 0;
+	a |= (mbx & IMAP_MBX_JUNK) ? FOLDER_ATTR_JUNK : 0;
+	a |= (mbx & IMAP_MBX_ARCHIVE) ? FOLDER_ATTR_ARCHIVE : 0;
+	return a;
+}
+
+/* One server's folders: LIST, LSUB for subscriptions, NAMESPACE. */
+typedef struct sync_side {
+	imap_mailbox *list;
+	size_t n;
+	folder_info *info;
+	imap_namespace ns;
+	folder_side side;
+} sync_side;
+
+static void sync_side_free(sync_side *s)
+{
+	imap_mailboxes_free(&s->list, s->n);
+	free(s->info);
+	imap_namespace_free(&s->ns);
+	memset(s, 0, sizeof(*s));
+}
+
+static int sync_side_load(imap_client *c, sync_side *s, cut_status *st)
+{
+	imap_mailbox *lsub = NULL;
+	size_t n_lsub = 0;
+	int ret = -1;
+
+	memset(s, 0, sizeof(*s));
+	if (imap_get_namespace(c, &s->ns, st) < 0)
+		goto done;
+	if (imap_list(c, "", "*", 0, &s->list, &s->n, st) < 0)
+		goto done;
+	if (imap_list(c, "", "*", 1, &lsub, &n_lsub, st) < 0)
+		goto done;
+	s->info = calloc(s->n + 1, sizeof(*s->info));
+	if (s->info == NULL) {
+		cut_status_set(st, CUT_FINAL, CUT_SCOPE_ACCOUNT, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		s->info[i].name = s->list[i].raw;
+		s->info[i].attrs = sync_folder_attrs(s->list[i].attrs);
+		for (size_t k = 0; k < n_lsub; k++)
+			if (strcmp(lsub[k].raw, s->list[i].raw) == 0)
+				s->info[i].attrs |= FOLDER_ATTR_SUBSCRIBED;
+		if (s->ns.delim == 0 && s->list[i].delim != 0)
+			s->ns.delim = s->list[i].delim;
+	}
+	s->side.folders = s->info;
+	s->side.n = s->n;
+	s->side.prefix = s->ns.prefix != NULL ? s->ns.prefix : "";
+	s->side.delim = s->ns.delim;
+	ret = 0;
+done:
+	imap_mailboxes_free(&lsub, n_lsub);
+	return ret;
+}
+
+static const char *sync_display(const sync_side *s, const char *raw)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->list[i].raw, raw) == 0)
+			return s->list[i].name;
+	return raw;
+}
+
+static int sync_connect(const sync_endpoint *e, const char *label,
+			const sync_opts *o, imap_client **c_r, cut_status *st)
+{
+	imap_client_opts co;
+
+	memset(&co, 0, sizeof(co));
+	co.label = label;
+	co.host = e->host;
+	co.port = e->port;
+	co.tls = e->tls;
+	co.tls_name = e->tls_name;
+	co.ca_file = e->ca_file;
+	co.insecure = e->insecure;
+	co.io_timeout = o->io_timeout;
+	return imap_client_connect_login(&co, e->user, e->password, c_r, st);
+}
+
+static char *sync_client_desc(imap_client *c)
+{
+	return cut_strdup_printf("%s", imap_client_name(c));
+}
+
+int sync_account(const sync_endpoint *h1, const sync_endpoint *h2,
+		 const sync_opts *o, sync_result **res_r, cut_status *st)
+{
+	sync_run r;
+	sync_result *res = NULL;
+	sync_side s1, s2;
+	folder_map *map = NULL;
+	const char **only = NULL;
+	cut_status fst;
+	int ret = -1;
+
+	memset(&r, 0, sizeof(r));
+	memset(&s1, 0, sizeof(s1));
+	memset(&s2, 0, sizeof(s2));
+	*res_r = NULL;
+	res = calloc(1, sizeof(*res));
+	if (res == NULL)
+		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "out of memory");
+	*res_r = res;
+	res->start = cut_now();
+	r.o = o;
+	r.res = res;
+	if (o->delete1 && o->delete2) {
+		cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
+			       "--delete1 with --delete2 is refused: the postsync "
+			       "never deletes on host2, where users already work");
+		goto done;
+	}
+	if (o->delete1 && o->maxage <= 0 && o->n_folders == 0) {
+		cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
+			       "--delete1 needs --maxage and/or --folder: it moves "
+			       "only recent arrivals or named folders");
+		goto done;
+	}
+	if (sync_connect(h1, "host1", o, &r.c1, st) < 0 ||
+	    sync_connect(h2, "host2", o, &r.c2, st) < 0)
+		goto done;
+	res->login_ok = 1;
+	res->host1_desc = sync_client_desc(r.c1);
+	res->host2_desc = sync_client_desc(r.c2);
+	if (o->justlogin) {
+		ret = 0;
+		goto done;
+	}
+	if (sync_side_load(r.c1, &s1, st) < 0 || sync_side_load(r.c2, &s2, st) < 0)
+		goto done;
+
+	/* --folder names may be given in UTF-8; LIST shows the wire form. */
+	if (o->n_folders > 0) {
+		only = calloc(o->n_folders, sizeof(*only));
+		if (only == NULL) {
+			cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "out of memory");
+			goto done;
+		}
+		for (size_t k = 0; k < o->n_folders; k++) {
+			only[k] = o->folders[k];
+			for (size_t i = 0; i < s1.n; i++)
+				if (strcmp(s1.list[i].raw, o->folders[k]) == 0 ||
+				    strcmp(s1.list[i].name, o->folders[k]) == 0) {
+					only[k] = s1.list[i].raw;
+					break;
+				}
+		}
+	}
+	if (folder_map_build(&s1.side, &s2.side, only, o->n_folders, &map, st) < 0)
+		goto done;
+	res->folders = calloc(map->n_pairs + map->n_host2_only + 1,
+			      sizeof(*res->folders));
+	if (res->folders == NULL) {
+		cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "out of memory");
+		goto done;
+	}
+	r.n_folders = map->n_pairs;
+	for (size_t i = 0; i < map->n_pairs; i++) {
+		const folder_pair *p = &map->pairs[i];
+		sync_folder_result *fr = &res->folders[res->n_folders++];
+
+		fr->name1 = strdup(p->name1);
+		fr->name2 = strdup(p->name2);
+		fr->display1 = strdup(sync_display(&s1, p->name1));
+		if (fr->name1 == NULL || fr->name2 == NULL || fr->display1 == NULL) {
+			cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "out of memory");
+			goto done;
+		}
+		r.folder_index = i;
+		r.folder_display = fr->display1;
+		if (sync_cancelled(&r)) {
+			cut_status_set(st, CUT_CANCELLED, CUT_SCOPE_ACCOUNT,
+				       "cancelled before folder \"%s\"", fr->display1);
+			goto done;
+		}
+		cut_status_clear(&fst);
+		if (sync_one_folder(&r, p, fr, &fst) < 0 &&
+		    (imap_client_broken(r.c1) || imap_client_broken(r.c2) ||
+		     fst.kind == CUT_CANCELLED)) {
+			/* The connection is gone: the rest of the account waits for
+			 * the next run, which resumes from both servers' state. */
+			cut_status_copy(st, &fst);
+			goto done;
+		}
+		sync_progress_emit(&r);
+	}
+	if (o->delete2_folders && !o->delete1 && o->n_folders == 0)
+		for (size_t j = 0; j < map->n_host2_only; j++) {
+			sync_folder_result *fr = &res->folders[res->n_folders++];
+			cut_buf cmd = CUT_BUF_INIT;
+			const char *name = map->host2_only[j];
+
+			fr->name2 = strdup(name);
+			fr->display1 = strdup(sync_display(&s2, name));
+			fr->deleted = 1;
+			if (o->dry_run)
+				continue;
+			/* RFC 3501 6.3.4 DELETE; a name that cannot be quoted
+			 * (8-bit in UTF8=ACCEPT mode) is left alone. */
+			if (cut_buf_puts(&cmd, "DELETE ") < 0 ||
+			    imap_quote(&cmd, name, strlen(name)) < 0 ||
+			    imap_cmd(r.c2, cmd.data, &fst) < 0) {
+				fr->deleted = 0;
+				sync_folder_error(fr, "host2 folder \"%s\" not deleted: %s",
+						  name, fst.msg);
+			}
+			cut_buf_free(&cmd);
+		}
+	ret = 0;
+done:
+	for (size_t i = 0; i < res->n_folders; i++) {
+		const sync_counts *c = &res->folders[i].c;
+
+		res->total.copied += c->copied;
+		res->total.copied_bytes += c->copied_bytes;
+		res->total.flags_updated += c->flags_updated;
+		res->total.deleted1 += c->deleted1;
+		res->total.deleted2 += c->deleted2;
+		res->total.in_sync += c->in_sync;
+		res->total.failed += c->failed;
+	}
+	if (ret == 0) {
+		size_t bad = 0;
+
+		for (size_t i = 0; i < res->n_folders; i++)
+			bad += res->folders[i].error != NULL;
+		if (bad > 0 || res->total.failed > 0) {
+			cut_status_set(st, CUT_TEMP, CUT_SCOPE_ACCOUNT,
+				       "%llu message(s) failed, %zu folder(s) with "
+				       "errors: run the sync again; see the errors above",
+				       (unsigned long long)res->total.failed, bad);
+			ret = -1;
+		}
+	}
+	if (ret < 0)
+		cut_status_copy(&res->status, st);
+	if (r.c1 != NULL && !imap_client_broken(r.c1))
+		imap_client_logout(r.c1, NULL);
+	if (r.c2 != NULL && !imap_client_broken(r.c2))
+		imap_client_logout(r.c2, NULL);
+	imap_client_free(&r.c1);
+	imap_client_free(&r.c2);
+	folder_map_free(&map);
+	free(only);
+	sync_side_free(&s1);
+	sync_side_free(&s2);
+	res->end = cut_now();
+	return ret;
+}
+
+void sync_result_free(sync_result **rp)
+{
+	sync_result *r;
+
+	if (rp == NULL || *rp == NULL)
+		return;
+	r = *rp;
+	for (size_t i = 0; i < r->n_folders; i++) {
+		sync_folder_result *fr = &r->folders[i];
+
+		free(fr->name1);
+		free(fr->name2);
+		free(fr->display1);
+		free(fr->error);
+		for (size_t k = 0; k < fr->n_acts; k++)
+			free(fr->acts[k].flags);
+		free(fr->acts);
+	}
+	free(r->folders);
+	free(r->host1_desc);
+	free(r->host2_desc);
+	free(r);
+	*rp = NULL;
+}
