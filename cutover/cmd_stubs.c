@@ -5,16 +5,6 @@
  */
 #include "cutover/commands.h"
 
-int cmd_presync(const cli_globals *g, int argc, char **argv)
-{
-	return cli_not_built(g, argc, argv);
-}
-
-int cmd_estimate(const cli_globals *g, int argc, char **argv)
-{
-	return cli_not_built(g, argc, argv);
-}
-
 int cmd_run(const cli_globals *g, int argc, char **argv)
 {
 	return cli_not_built(g, argc, argv);
