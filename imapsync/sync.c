@@ -36,6 +36,10 @@ typedef struct sync_run {
 	imap_client *c1, *c2;
 	size_t folder_index, n_folders;
 	const char *folder_display;
+	/* host2 was left inside an APPEND literal (host1 failed mid-body):
+	 * the connection cannot be framed any more and is only closed. */
+	int c2_abandoned;
+	uint64_t copies_ended;
 } sync_run;
 
 typedef struct sync_folder {
@@ -319,7 +323,7 @@ static int copy_end(void *ctx, cut_status *st)
 	if (imap_append_stream_end(j->f->r->c2, st) < 0)
 		return -1;
 	j->ended = 1;
-	if (j->f->r->o->progress != NULL && (j->f->fr->c.copied % 50) == 0)
+	if (j->f->r->o->progress != NULL && (++j->f->r->copies_ended % 50) == 0)
 		sync_progress_emit(j->f->r);
 	return 0;
 }
@@ -383,14 +387,33 @@ static int sync_copy(sync_folder *f, const sync_plan *plan, copy_job **jobs_r,
 		n++;
 	}
 	/* host1's reads drive host2's APPENDs; then collect host2's answers. */
-	if (imap_client_run(r->c1, st) < 0)
+	if (imap_client_run(r->c1, st) < 0 && n == 0)
 		goto done;
+	for (size_t k = 0; k < n; k++)
+		if (jobs[k].began && !jobs[k].ended) {
+			/* The APPEND literal is incomplete: host2 discards it when
+			 * the connection closes; nothing else can be sent on it. */
+			r->c2_abandoned = 1;
+			cut_status_set(st, CUT_TEMP, CUT_SCOPE_ACCOUNT,
+				       "%s: the copy of host1 UID %u broke off mid-message; "
+				       "the partial APPEND is abandoned (run the sync again)",
+				       imap_client_name(r->c1), f->l1->m[jobs[k].i1].uid);
+			/* Now, while the jobs its callbacks point to are alive. */
+			imap_client_free(&r->c2);
+			goto done;
+		}
+	if (imap_client_broken(r->c1)) {
+		cut_status_set(st, CUT_TEMP, CUT_SCOPE_ACCOUNT,
+			       "%s: connection lost during the copies (run the sync "
+			       "again)",
+			       imap_client_name(r->c1));
+		imap_client_run(r->c2, NULL);
+		goto done;
+	}
 	if (imap_client_run(r->c2, st) < 0)
 		goto done;
 	ret = 0;
 done:
-	if (ret < 0 && imap_client_run(r->c2, NULL) < 0)
-		(void)0; /* the first error is the one reported */
 	*jobs_r = jobs;
 	*n_jobs_r = n;
 	return ret;
@@ -911,7 +934,7 @@ int sync_account(const sync_endpoint *h1, const sync_endpoint *h2,
 		cut_status_clear(&fst);
 		if (sync_one_folder(&r, p, fr, &fst) < 0 &&
 		    (imap_client_broken(r.c1) || imap_client_broken(r.c2) ||
-		     fst.kind == CUT_CANCELLED)) {
+		     r.c2_abandoned || fst.kind == CUT_CANCELLED)) {
 			/* The connection is gone: the rest of the account waits for
 			 * the next run, which resumes from both servers' state. */
 			cut_status_copy(st, &fst);
@@ -971,7 +994,7 @@ done:
 		cut_status_copy(&res->status, st);
 	if (r.c1 != NULL && !imap_client_broken(r.c1))
 		imap_client_logout(r.c1, NULL);
-	if (r.c2 != NULL && !imap_client_broken(r.c2))
+	if (r.c2 != NULL && !imap_client_broken(r.c2) && !r.c2_abandoned)
 		imap_client_logout(r.c2, NULL);
 	imap_client_free(&r.c1);
 	imap_client_free(&r.c2);

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# sync_test.sh: `cutover sync` against the lab's two Dovecots.
+#
+# host1 (prefix "INBOX.", separator ".") is filled by scripts/gen_corpus.py;
+# host2 (no prefix, separator "/") starts empty.  Every outcome is checked
+# by scripts/mailbox_compare.py, which reads both servers itself.
+# Covers: exact sync, second sync copies nothing, host1 changes and a host2
+# extra converge (only with --delete2), --dry-run changes nothing, kill -9
+# during a copy and during a postsync, postsync by arrival time (a 2001
+# Date header arriving now moves; older INBOX mail and other folders stay),
+# option safety (exit 2 and 4).
+# Env: SYNC_USER (default user05), CUTOVER_BIN.
+# shellcheck source=tests/integ/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+[ -n "$CUTOVER_BIN" ] && [ -x "$CUTOVER_BIN" ] || skip "CUTOVER_BIN not set"
+lab_up
+U=${SYNC_USER:-user05}
+T=$(test_tmpdir)
+S=$CUTOVER_SOURCE_DIR/scripts
+printf '%s\n' "pass-$U" >"$T/pass"
+chmod 600 "$T/pass"
+
+H1=(--host1 "$LAB_HOST1:$LAB_IMAPS_PORT" --user1 "$U" --passfile1 "$T/pass"
+	--host2 "$LAB_HOST2:$LAB_IMAPS_PORT" --user2 "$U" --passfile2 "$T/pass"
+	--ca-file "$LAB_CA" --tls-name1 "$LAB_TLS_NAME" --tls-name2 "$LAB_TLS_NAME")
+C1=(--host "$LAB_HOST1" --port "$LAB_IMAPS_PORT" --user "$U" --password "pass-$U" --ca "$LAB_CA")
+C2=(--host "$LAB_HOST2" --port "$LAB_IMAPS_PORT" --user "$U" --password "pass-$U" --ca "$LAB_CA")
+CMP=(--host1 "$LAB_HOST1" --port1 "$LAB_IMAPS_PORT" --user1 "$U" --password1 "pass-$U"
+	--host2 "$LAB_HOST2" --port2 "$LAB_IMAPS_PORT" --user2 "$U" --password2 "pass-$U"
+	--ca "$LAB_CA")
+
+sync() { "$CUTOVER_BIN" sync "${H1[@]}" "$@"; }
+compare() { python3 "$S/mailbox_compare.py" compare "${CMP[@]}" "$@"; }
+snap1() { python3 "$S/mailbox_compare.py" snapshot "${C1[@]}"; }
+snap2() { python3 "$S/mailbox_compare.py" snapshot "${C2[@]}"; }
+count() { # count 1|2 FOLDER SUBJECT
+	local c=("${C1[@]}")
+	[ "$1" = 2 ] && c=("${C2[@]}")
+	python3 "$S/mailbox_compare.py" count "${c[@]}" --folder "$2" --subject "$3"
+}
+json_total() { python3 -c "import json,sys; print(json.load(sys.stdin)['total']['$1'])"; }
+
+# reset N: empty the account on hostN (every folder but INBOX deleted).
+reset() {
+	local da=$LAB_DOVEADM1
+	[ "$1" = 2 ] && da=$LAB_DOVEADM2
+	$da expunge -u "$U" mailbox '*' all || true
+	$da mailbox list -u "$U" | grep -vx INBOX | sort -r | while IFS= read -r m; do
+		$da mailbox delete -u "$U" -s "$m" >/dev/null 2>&1 || true
+	done
+}
+
+# sync_killed_during ARGS...: start a sync, kill -9 it once host2 shows
+# progress (or host1 lost a message, postsync), then return.
+sync_killed_during() {
+	local probe=$1
+	shift
+	sync "$@" >"$T/killed.out" 2>&1 &
+	local pid=$!
+	wait_for 60 bash -c "$probe" || true
+	if pid_alive "$pid"; then
+		kill -9 "$pid"
+		note "killed the sync (pid $pid) mid-run"
+	else
+		note "warning: the sync finished before it could be killed"
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
+note "reset $U on both servers, fill host1"
+reset 1
+reset 2
+python3 "$S/gen_corpus.py" fill "${C1[@]}" --seed 42 --count 150 --big 1
+
+note "options: --delete1 with --delete2 refused (4), --delete1 alone usage (2)"
+assert_rc 4 sync --delete1 --delete2 --maxage 1h
+assert_rc 2 sync --delete1
+assert_rc 2 sync --bogus
+
+note "--justlogin"
+out=$(sync --justlogin)
+assert_contains "$out" "login ok"
+
+note "--dry-run on an empty host2 changes nothing on either server"
+snap1 >"$T/h1.before"
+snap2 >"$T/h2.before"
+out=$("$CUTOVER_BIN" --dry-run sync "${H1[@]}" --delete2)
+assert_contains "$out" "copy host1 uid"
+snap1 >"$T/h1.after"
+snap2 >"$T/h2.after"
+cmp -s "$T/h1.before" "$T/h1.after" || fail "--dry-run changed host1"
+cmp -s "$T/h2.before" "$T/h2.after" || fail "--dry-run changed host2"
+
+note "kill -9 during the first copy, then run again"
+sync_killed_during "[ \$($LAB_DOVEADM2 search -u $U ALL 2>/dev/null | wc -l) -gt 20 ]" --delete2
+sync --delete2 >"$T/sync1.out" || { cat "$T/sync1.out"; fail "sync after kill failed"; }
+compare || fail "host2 differs from host1 after a killed and resumed sync"
+
+note "a second sync copies nothing"
+n=$(sync --delete2 --json | json_total copied)
+assert_eq 0 "$n" "copied by the second sync"
+
+note "host1 changes and a host2 extra: without --delete2 the extra stays"
+python3 "$S/gen_corpus.py" mutate "${C1[@]}" --seed 42
+python3 "$S/gen_corpus.py" extra "${C2[@]}" --folder "Archive/2024"
+sync >/dev/null || fail "sync without --delete2 failed"
+compare --allow-extra || fail "host1 changes not synced"
+if compare >/dev/null; then fail "the host2 extra vanished without --delete2"; fi
+
+note "--dry-run with pending changes changes nothing"
+snap2 >"$T/h2.before"
+"$CUTOVER_BIN" --dry-run --json sync "${H1[@]}" --delete2 >"$T/dry.json"
+n=$(json_total deleted2 <"$T/dry.json")
+assert_eq 1 "$n" "deletions on host2 planned by --dry-run"
+snap2 >"$T/h2.after"
+cmp -s "$T/h2.before" "$T/h2.after" || fail "--dry-run changed host2"
+
+note "with --delete2 the extra goes"
+sync --delete2 --json >"$T/d2.json" || fail "sync --delete2 failed"
+assert_eq 1 "$(json_total deleted2 <"$T/d2.json")" "deleted on host2"
+compare || fail "not converged with --delete2"
+
+note "postsync: new arrivals on host1 INBOX move, the rest stays"
+snap1 >"$T/h1.pre"
+python3 "$S/gen_corpus.py" append "${C1[@]}" --folder INBOX --count 3 --tag POSTNEW --seed 5
+python3 "$S/gen_corpus.py" append "${C1[@]}" --folder INBOX --count 1 --tag POST2001 --seed 6 \
+	--date-header "Mon, 01 Jan 2001 10:00:00 +0000"
+# arrived 3 hours ago: outside --maxage 1h, must stay on host1
+python3 "$S/gen_corpus.py" append "${C1[@]}" --folder INBOX --count 1 --tag POSTOLD --seed 7 --age 10800
+snap2 >"$T/h2.pre"
+sync --delete1 --maxage 1h --folder INBOX --json >"$T/post.json" || { cat "$T/post.json"; fail "postsync failed"; }
+assert_eq 4 "$(json_total deleted1 <"$T/post.json")" "deleted on host1"
+assert_eq 0 "$(count 1 INBOX POSTNEW)" "POSTNEW left on host1"
+assert_eq 0 "$(count 1 INBOX POST2001)" "POST2001 left on host1"
+assert_eq 1 "$(count 1 INBOX POSTOLD)" "POSTOLD on host1"
+assert_eq 3 "$(count 2 INBOX POSTNEW)" "POSTNEW on host2"
+assert_eq 1 "$(count 2 INBOX POST2001)" "POST2001 on host2"
+assert_eq 0 "$(count 2 INBOX POSTOLD)" "POSTOLD on host2"
+snap1 | python3 -c "
+import json,sys
+pre=json.load(open('$T/h1.pre')); now=json.load(sys.stdin)
+now['INBOX']['messages']=[m for m in now['INBOX']['messages'] if 'POSTOLD' not in m['subject']]
+sys.exit(0 if pre==now else 1)" || fail "postsync touched other host1 messages"
+
+note "postsync never deletes on host2: a user's message there stays"
+python3 "$S/gen_corpus.py" append "${C2[@]}" --folder INBOX --count 1 --tag USERONH2 --seed 9
+sync --delete1 --maxage 1h --folder INBOX >/dev/null || fail "second postsync failed"
+assert_eq 1 "$(count 2 INBOX USERONH2)" "host2 user message"
+assert_eq 3 "$(count 2 INBOX POSTNEW)" "POSTNEW on host2 after a second postsync"
+
+note "kill -9 during a postsync, then run again"
+python3 "$S/gen_corpus.py" append "${C1[@]}" --folder INBOX --count 40 --tag POSTKILL --seed 11
+sync_killed_during "[ \$(python3 $S/mailbox_compare.py count ${C2[*]} --folder INBOX --subject POSTKILL) -gt 0 ]" \
+	--delete1 --maxage 1h --folder INBOX
+sync --delete1 --maxage 1h --folder INBOX >/dev/null || fail "postsync after kill failed"
+assert_eq 0 "$(count 1 INBOX POSTKILL)" "POSTKILL left on host1"
+assert_eq 40 "$(count 2 INBOX POSTKILL)" "POSTKILL on host2 (no loss, no duplicate)"
