@@ -202,51 +202,92 @@ static int ref_cmp(const void *x, const void *y)
 	return r->a->line < s->a->line ? -1 : r->a->line > s->a->line;
 }
 
+/* One duplicate found: reported at `line`, naming the first occurrence. */
+typedef struct acc_dup {
+	unsigned line, first;
+	int side;
+	const account *a;
+} acc_dup;
+
+static int dup_cmp(const void *x, const void *y)
+{
+	const acc_dup *d = x, *e = y;
+
+	if (d->line != e->line)
+		return d->line < e->line ? -1 : 1;
+	return d->side - e->side;
+}
+
 /*
- * The same source mailbox twice would be synced by two jobs at once; the
- * same target twice would have two exact syncs (--delete2) deleting each
- * other's messages.  Both are errors, reported at each later line.
+ * Finds the accounts listed twice on one side, appending to *dups.  The
+ * same source mailbox twice would be synced by two jobs at once; the same
+ * target twice would have two exact syncs (--delete2) deleting each
+ * other's messages.  @return 0 or -1 (out of memory).
  */
-static void check_duplicates(accounts_ctx *c, const account *acc, size_t n,
-			     int side)
+static int find_duplicates(const account *acc, size_t n, int side,
+			   acc_dup *dups, size_t *n_dups)
 {
 	acc_ref *refs;
 	size_t first = 0;
 
 	if (n < 2)
-		return;
+		return 0;
 	refs = calloc(n, sizeof(*refs));
-	if (refs == NULL) {
-		acc_err(c, 0, "out of memory");
-		return;
-	}
+	if (refs == NULL)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		refs[i].a = &acc[i];
 		refs[i].side = side;
 	}
 	qsort(refs, n, sizeof(*refs), ref_cmp);
 	for (size_t i = 1; i < n; i++) {
-		char hp[CUT_HOST_MAX + 16];
-
 		if (ref_key_cmp(&refs[first], &refs[i]) != 0) {
 			first = i;
 			continue;
 		}
-		cut_hostport_format(ref_host(&refs[i]), hp, sizeof(hp));
-		if (side == 1)
-			acc_err(c, refs[i].a->line,
+		dups[*n_dups].line = refs[i].a->line;
+		dups[*n_dups].first = refs[first].a->line;
+		dups[*n_dups].side = side;
+		dups[*n_dups].a = refs[i].a;
+		(*n_dups)++;
+	}
+	free(refs);
+	return 0;
+}
+
+/* Reports both kinds of duplicates, in line order. */
+static void check_duplicates(accounts_ctx *c, const account *acc, size_t n)
+{
+	acc_dup *dups = calloc(2 * n + 1, sizeof(*dups));
+	size_t n_dups = 0;
+	char hp[CUT_HOST_MAX + 16];
+
+	if (dups == NULL || find_duplicates(acc, n, 1, dups, &n_dups) < 0 ||
+	    find_duplicates(acc, n, 2, dups, &n_dups) < 0) {
+		acc_err(c, 0, "out of memory");
+		free(dups);
+		return;
+	}
+	qsort(dups, n_dups, sizeof(*dups), dup_cmp);
+	for (size_t i = 0; i < n_dups; i++) {
+		const account *a = dups[i].a;
+		if (dups[i].side == 1) {
+			cut_hostport_format(&a->host1, hp, sizeof(hp));
+			acc_err(c, dups[i].line,
 				"user1 `%s` on host1 %s is already listed at "
 				"line %u: the same mailbox would be synced "
 				"twice at once",
-				ref_user(&refs[i]), hp, refs[first].a->line);
-		else
-			acc_err(c, refs[i].a->line,
+				a->user1, hp, dups[i].first);
+		} else {
+			cut_hostport_format(&a->host2, hp, sizeof(hp));
+			acc_err(c, dups[i].line,
 				"user2 `%s` on host2 %s is already the target "
 				"of line %u: two exact syncs into one mailbox "
 				"would delete each other's messages",
-				ref_user(&refs[i]), hp, refs[first].a->line);
+				a->user2, hp, dups[i].first);
+		}
 	}
-	free(refs);
+	free(dups);
 }
 
 int accounts_parse(const char *path, const void *data, size_t len,
@@ -314,8 +355,7 @@ int accounts_parse(const char *path, const void *data, size_t len,
 		explicit_bzero(line, ln + 1);
 	}
 	if (c.n_errs == 0 && !c.overflow) {
-		check_duplicates(&c, acc, n, 1);
-		check_duplicates(&c, acc, n, 2);
+		check_duplicates(&c, acc, n);
 	}
 	if (c.n_errs == 0 && !c.overflow && n == 0)
 		acc_err(&c, 0, "no accounts: every line is blank or a comment");

@@ -149,6 +149,11 @@ typedef struct plan_ctx {
 	size_t n_errs, cap_errs;
 	int overflow;
 	int oom;
+	/*
+	 * A line was not understood (not text, bad syntax, unknown section):
+	 * the keys on it are unknown, so "missing key" would be noise.
+	 */
+	int lines_rejected;
 } plan_ctx;
 
 static void ctx_err(plan_ctx *c, unsigned line, const char *fmt, ...)
@@ -221,28 +226,37 @@ static void ctx_deinit(plan_ctx *c)
 
 /* ---- "did you mean" ---- */
 
-/* Levenshtein distance of two short words; large for long ones. */
+/*
+ * Edit distance of two short words, counting a swap of two neighbours as
+ * one edit (optimal string alignment: "dsn" is one edit from "dns").
+ * Words longer than 32 characters are never close.
+ */
 static size_t edit_distance(const char *a, const char *b)
 {
-	size_t la = strlen(a), lb = strlen(b), prev[33], cur[33];
+	size_t la = strlen(a), lb = strlen(b), d[33][33];
 
 	if (la > 32 || lb > 32)
 		return 99;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
 	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		cur[0] = i;
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++)
 		for (size_t j = 1; j <= lb; j++) {
-			size_t sub = prev[j - 1] +
-				     (tolower((unsigned char)a[i - 1]) !=
-				      tolower((unsigned char)b[j - 1]));
-			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+			int ca = tolower((unsigned char)a[i - 1]);
+			int cb = tolower((unsigned char)b[j - 1]);
+			size_t sub = d[i - 1][j - 1] + (ca != cb);
+			size_t del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
 			size_t m = sub < del ? sub : del;
-			cur[j] = m < ins ? m : ins;
+			m = m < ins ? m : ins;
+			if (i > 1 && j > 1 &&
+			    ca == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb &&
+			    d[i - 2][j - 2] + 1 < m)
+				m = d[i - 2][j - 2] + 1;
+			d[i][j] = m;
 		}
-		memcpy(prev, cur, (lb + 1) * sizeof(size_t));
-	}
-	return prev[lb];
+	return d[la][lb];
 }
 
 /* Close enough to be a typo: at most 2 edits, and less than half the word. */
@@ -401,12 +415,15 @@ static char *plan_reader(char *str, int num, void *stream)
 				max);
 		else
 			ctx_err(c, c->lineno, "%s", why);
+		c->lines_rejected = 1;
 		return str;
 	}
 	memcpy(str, line, n);
 	str[n] = '\0';
-	if (!check_line_syntax(c, str))
+	if (!check_line_syntax(c, str)) {
 		str[0] = '\0';
+		c->lines_rejected = 1;
+	}
 	return str;
 }
 
@@ -493,7 +510,11 @@ static const char *dname_normalize(const char *in, char *out, size_t outlen)
 		if (ch == '.') {
 			if (label == 0)
 				return "empty label (two dots in a row?)";
+			if (in[i - 1] == '-')
+				return "a label ends with '-' (RFC 952)";
 			label = 0;
+		} else if (ch == '-' && label == 0) {
+			return "a label starts with '-' (RFC 952)";
 		} else if (isalnum(ch) || ch == '-' || ch == '_') {
 			/* RFC 1035 2.3.4: labels are 63 octets or less */
 			if (++label > 63)
@@ -504,6 +525,8 @@ static const char *dname_normalize(const char *in, char *out, size_t outlen)
 		}
 		out[i] = (char)tolower(ch);
 	}
+	if (in[n - 1] == '-')
+		return "a label ends with '-' (RFC 952)";
 	out[n] = '.';
 	out[n + 1] = '\0';
 	return NULL;
@@ -521,7 +544,10 @@ static int dname_in_zone(const char *name, const char *zone)
 	       name[ln - lz - 1] == '.';
 }
 
-/* Splits a comma-separated list in place; empty items are reported. */
+/*
+ * Splits a comma-separated list in place.  Empty items are reported and
+ * left out.  @return 0, 1 when an item was empty, -1 out of memory.
+ */
 static int split_list(plan_ctx *c, int k, char *s, char ***items_r,
 		      size_t *n_r)
 {
@@ -560,7 +586,7 @@ static int split_list(plan_ctx *c, int k, char *s, char ***items_r,
 	}
 	*items_r = items;
 	*n_r = n;
-	return ok ? 0 : -1;
+	return ok ? 0 : 1;
 }
 
 static void conv_duration(plan_ctx *c, int k, double *val_r, int *has_r)
@@ -687,6 +713,87 @@ static void conv_addrs(plan_ctx *c, int k, plan_addrs *a)
 	free(items);
 }
 
+/* Parses one "PREFERENCE NAME" entry into *mx.  @return 0 or -1 (reported). */
+static int parse_mx_entry(plan_ctx *c, int k, const char *item, plan_mx *mx)
+{
+	char *tok[3] = {NULL, NULL, NULL}, *copy = NULL, *q, *bare = NULL;
+	const char *kn = key_defs[k].name, *why;
+	uint64_t p;
+	int fields = 0, ret = -1;
+	size_t bl;
+
+	copy = strdup(item);
+	if (copy == NULL) {
+		c->oom = 1;
+		goto done;
+	}
+	/* RFC 1035 3.3.9: MX RDATA is PREFERENCE EXCHANGE */
+	for (q = copy; *q != '\0' && fields < 3;) {
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (*q == '\0')
+			break;
+		tok[fields++] = q;
+		while (*q != '\0' && *q != ' ' && *q != '\t')
+			q++;
+		if (*q != '\0')
+			*q++ = '\0';
+	}
+	if (fields == 3) {
+		ctx_err(c, c->key_line[k],
+			"%s: `%s` is not `PREFERENCE NAME` (a comma separates "
+			"entries)",
+			kn, item);
+		goto done;
+	}
+	if (fields < 2) {
+		if (cut_parse_u64(tok[0], UINT64_MAX, &p) == 0)
+			ctx_err(c, c->key_line[k],
+				"%s: `%s` has no exchange name: write `%s "
+				"mx.example.`",
+				kn, item, tok[0]);
+		else
+			ctx_err(c, c->key_line[k],
+				"%s: `%s` has no preference: write `10 %s`", kn,
+				item, item);
+		goto done;
+	}
+	if (cut_parse_u64(tok[0], 65535, &p) < 0) {
+		ctx_err(c, c->key_line[k],
+			"%s: `%s`: the preference must be a number from 0 to "
+			"65535",
+			kn, item);
+		goto done;
+	}
+	bare = strdup(tok[1]);
+	if (bare == NULL) {
+		c->oom = 1;
+		goto done;
+	}
+	bl = strlen(bare);
+	if (bl > 0 && bare[bl - 1] == '.')
+		bare[bl - 1] = '\0';
+	if (cut_is_ip_literal(bare)) {
+		ctx_err(c, c->key_line[k],
+			"%s: `%s`: an MX names a host, not an address (RFC "
+			"1035 3.3.9)",
+			kn, item);
+		goto done;
+	}
+	why = dname_normalize(tok[1], mx->host, sizeof(mx->host));
+	if (why != NULL) {
+		ctx_err(c, c->key_line[k], "%s: `%s`: bad exchange name: %s",
+			kn, item, why);
+		goto done;
+	}
+	mx->pref = (uint16_t)p;
+	ret = 0;
+done:
+	free(copy);
+	free(bare);
+	return ret;
+}
+
 static void conv_mx(plan_ctx *c, int k, plan_mx **mx_r, size_t *n_r)
 {
 	char **items = NULL;
@@ -706,61 +813,8 @@ static void conv_mx(plan_ctx *c, int k, plan_mx **mx_r, size_t *n_r)
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		char pref[16] = "", name[CUT_HOST_MAX] = "", extra[2] = "";
-		const char *why;
-		uint64_t p;
-		int fields;
-
-		/* RFC 1035 3.3.9: MX RDATA is PREFERENCE EXCHANGE */
-		fields = sscanf(items[i], "%15s %255s %1s", pref, name, extra);
-		if (fields == 3) {
-			ctx_err(c, c->key_line[k],
-				"%s: `%s` is not `PREFERENCE NAME` (a comma "
-				"separates entries)",
-				key_defs[k].name, items[i]);
+		if (parse_mx_entry(c, k, items[i], &mx[ok]) < 0)
 			continue;
-		}
-		if (fields < 2) {
-			if (cut_parse_u64(pref, 65535, &p) == 0)
-				ctx_err(c, c->key_line[k],
-					"%s: `%s` has no exchange name: write "
-					"`%s mx.example.`",
-					key_defs[k].name, items[i], pref);
-			else
-				ctx_err(c, c->key_line[k],
-					"%s: `%s` has no preference: write "
-					"`10 %s`",
-					key_defs[k].name, items[i], items[i]);
-			continue;
-		}
-		if (cut_parse_u64(pref, 65535, &p) < 0) {
-			ctx_err(c, c->key_line[k],
-				"%s: `%s`: the preference must be a number "
-				"from 0 to 65535",
-				key_defs[k].name, items[i]);
-			continue;
-		}
-		{
-			char bare[CUT_HOST_MAX];
-			size_t bl = cut_strlcpy(bare, name, sizeof(bare));
-			if (bl > 0 && bare[bl - 1] == '.')
-				bare[bl - 1] = '\0';
-			if (cut_is_ip_literal(bare)) {
-				ctx_err(c, c->key_line[k],
-					"%s: `%s`: an MX names a host, not an "
-					"address (RFC 1035 3.3.9)",
-					key_defs[k].name, items[i]);
-				continue;
-			}
-		}
-		why = dname_normalize(name, mx[ok].host, sizeof(mx[ok].host));
-		if (why != NULL) {
-			ctx_err(c, c->key_line[k],
-				"%s: `%s`: bad exchange name: %s",
-				key_defs[k].name, items[i], why);
-			continue;
-		}
-		mx[ok].pref = (uint16_t)p;
 		for (size_t j = 0; j < ok; j++)
 			if (strcmp(mx[j].host, mx[ok].host) == 0) {
 				ctx_err(c, c->key_line[k],
@@ -811,7 +865,7 @@ static void require(plan_ctx *c, int k, const char *why)
 {
 	int s = (int)key_defs[k].section;
 
-	if (c->raw[k] != NULL)
+	if (c->raw[k] != NULL || c->lines_rejected)
 		return;
 	if (c->section_line[s] == 0)
 		ctx_err(c, 0, "missing section [%s] with `%s = ...`%s",
@@ -952,7 +1006,8 @@ static void validate(plan_ctx *c, plan *p)
 
 	/* [mx] */
 	if (c->section_line[S_MX] == 0) {
-		ctx_err(c, 0,
+		if (!c->lines_rejected)
+			ctx_err(c, 0,
 			"missing section [mx] with `old = ...` and `new = ...` "
 			"(the MX sets before and after)");
 	} else {
@@ -1012,11 +1067,11 @@ static void validate(plan_ctx *c, plan *p)
 	if (!scenario_ok) {
 		/* the bad scenario is reported; do not guess what it needs */
 	} else if (p->scenario == PLAN_SCENARIO_LUCKY) {
-		if (c->section_line[S_IMAP] == 0)
+		if (c->section_line[S_IMAP] == 0 && !c->lines_rejected)
 			ctx_err(c, c->key_line[K_SCENARIO],
 				"scenario = lucky needs an [imap] section "
 				"with name, old and new");
-		else {
+		else if (c->section_line[S_IMAP] != 0) {
 			static const char lucky[] = " (scenario = lucky)";
 			require(c, K_IMAP_NAME, lucky);
 			require(c, K_IMAP_OLD, lucky);
