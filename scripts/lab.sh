@@ -24,6 +24,12 @@ die() {
 	exit 1
 }
 
+# LAB_TRACE=1 prints how long each start phase took.
+trace() {
+	[ "${LAB_TRACE:-0}" = 1 ] || return 0
+	echo "$PROG: +$((($(date +%s%N) - t0) / 1000000)) ms $*" >&2
+}
+
 usage() {
 	cat >&2 <<'EOF'
 usage: lab.sh SUBCOMMAND DIR
@@ -38,8 +44,16 @@ EOF
 # ---------------------------------------------------------------------------
 # Small helpers
 
+# Prefer the system interpreter: a version-manager shim on PATH can cost
+# a second per call, and the lab calls python in polling loops.
+if [ -x /usr/bin/python3 ]; then
+	PYTHON=${LAB_PYTHON:-/usr/bin/python3}
+else
+	PYTHON=${LAB_PYTHON:-python3}
+fi
+
 have_python() {
-	command -v python3 >/dev/null 2>&1 || die "python3 is required (scripts/install-deps.sh)"
+	command -v "$PYTHON" >/dev/null 2>&1 || die "python3 is required (scripts/install-deps.sh)"
 }
 
 # pid_alive PID: true if PID is a live, non-zombie process.
@@ -74,7 +88,7 @@ read_pidfile() {
 # which also means no specific loopback address uses it.
 free_ports() {
 	have_python
-	python3 - "$1" <<'EOF'
+	"$PYTHON" - "$1" <<'EOF'
 import random, socket, sys
 n = int(sys.argv[1])
 held, ports = [], []
@@ -445,6 +459,9 @@ zone "lab.test" {
 	// A non-53 port cannot come from NS records: notify explicitly.
 	notify explicit;
 	also-notify { $A_SECONDARY port $P_DNS; };
+	// The default 5 s notify-delay would hold back the NOTIFY of a second
+	// update in a row; tests expect the secondary within ~1 s.
+	notify-delay 0;
 };
 EOF
 	} >"$c"
@@ -614,12 +631,8 @@ ensure_vmail_user() {
 }
 
 write_users() {
-	local f=$1 i u
-	: >"$f"
-	for i in $(seq 1 "$ACCOUNTS"); do
-		u=$(printf 'user%02d' "$i")
-		echo "$u:{PLAIN}pass-$u::::::" >>"$f"
-	done
+	local f=$1
+	seq -f 'user%02g' 1 "$ACCOUNTS" | sed 's/.*/&:{PLAIN}pass-&::::::/' >"$f"
 	chown root:dovecot "$f"
 	chmod 640 "$f"
 }
@@ -798,7 +811,7 @@ resolver_ready() {
 # imap_ready: greeting on every IMAP listener; TLS listeners verified
 # against the lab CA for imap.lab.test.
 imap_ready() {
-	python3 - "$DIR/tls/ca.pem" "$P_IMAP" "$P_IMAPS" "$@" <<'EOF' 2>/dev/null
+	"$PYTHON" - "$DIR/tls/ca.pem" "$P_IMAP" "$P_IMAPS" "$@" <<'EOF' 2>/dev/null
 import socket, ssl, sys
 ca, pimap, pimaps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 for spec in sys.argv[4:]:
@@ -839,24 +852,30 @@ show_logs() {
 	done
 }
 
-# stop_daemon NAME: TERM (and CONT, in case it is paused) the pid from its
-# pid file if it really is ours, then KILL after 5 s.
-stop_daemon() {
-	local name=$1 pid i
-	pid=$(daemon_pid "$name") || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	kill -CONT "$pid" 2>/dev/null || true
-	for i in $(seq 1 100); do
-		pid_alive "$pid" || return 0
+# stop_daemons NAME...: TERM (and CONT, in case one is paused) the pids from
+# their pid files that really are ours, all at once; KILL after 5 s.
+stop_daemons() {
+	local n pid i pids=() left
+	for n in "$@"; do
+		pid=$(daemon_pid "$n") || continue
+		pids+=("$pid")
+		kill -TERM "$pid" 2>/dev/null || true
+		kill -CONT "$pid" 2>/dev/null || true
+	done
+	[ ${#pids[@]} -gt 0 ] || return 0
+	for i in $(seq 1 140); do
+		left=()
+		for pid in "${pids[@]}"; do
+			pid_alive "$pid" && left+=("$pid")
+		done
+		[ ${#left[@]} -gt 0 ] || return 0
+		if [ "$i" -eq 100 ]; then
+			echo "$PROG: pids ${left[*]} ignored SIGTERM, sending SIGKILL" >&2
+			kill -KILL "${left[@]}" 2>/dev/null || true
+		fi
 		sleep 0.05
 	done
-	echo "$PROG: $name (pid $pid) ignored SIGTERM, sending SIGKILL" >&2
-	kill -KILL "$pid" 2>/dev/null || true
-	for i in $(seq 1 40); do
-		pid_alive "$pid" || return 0
-		sleep 0.05
-	done
-	echo "$PROG: $name (pid $pid) still alive" >&2
+	echo "$PROG: pids ${left[*]} still alive" >&2
 	return 1
 }
 
@@ -923,6 +942,18 @@ any_alive() {
 	return 1
 }
 
+# Dovecot's auth and mail processes run as dovecot/vmail: every ancestor of
+# DIR must be searchable by others (mktemp -d makes 0700 directories).
+check_traversable() {
+	local p=$1 mode
+	while [ "$p" != / ]; do
+		p=$(dirname "$p")
+		mode=$(stat -c %A "$p")
+		[ "${mode:9:1}" = x ] || [ "${mode:9:1}" = t ] ||
+			die "$p is not searchable by other users (mode $mode); Dovecot runs as dovecot/vmail: chmod o+x $p or choose another DIR"
+	done
+}
+
 # ---------------------------------------------------------------------------
 # Subcommands
 
@@ -931,6 +962,7 @@ cmd_start() {
 	t0=$(date +%s%N)
 	mkdir -p "$d"
 	DIR=$(cd "$d" && pwd)
+	check_traversable "$DIR"
 	if [ -r "$DIR/state.sh" ]; then
 		# shellcheck source=/dev/null
 		(. "$DIR/state.sh" && any_alive) &&
@@ -964,8 +996,12 @@ cmd_start() {
 	write_state
 
 	add_addresses
-	make_keys
-	make_tls
+	trace addresses
+	make_keys &
+	make_tls &
+	wait %1 || die "TSIG key generation failed"
+	wait %2 || die "certificate generation failed"
+	trace keys+tls
 
 	mkdir -p "$DIR/bind1" "$DIR/bind2" "$DIR/knot" "$DIR/unbound" "$DIR/host1" "$DIR/host2" "$DIR/notls"
 	write_lab_zone "$DIR/bind1/lab.test.zone"
@@ -986,20 +1022,28 @@ cmd_start() {
 		esac
 	done
 	echo normal >"$DIR/secondary.state"
+	trace configs
 
 	local failed=""
+	# Each daemon forks into the background itself; start them together.
 	for n in $DAEMONS; do
-		start_daemon "$n" || failed="$failed $n"
+		start_daemon "$n" &
 	done
+	for n in $DAEMONS; do
+		wait -n || failed="$failed (a daemon exited non-zero at start)"
+	done
+	trace daemons forked
 	for n in $DAEMONS; do
 		wait_pid "$n" || failed="$failed $n"
 	done
+	trace pid files
 	if [ -z "$failed" ]; then
 		wait_until "BIND primary on $A_PRIMARY" dns_ready "$A_PRIMARY" lab.test || failed="$failed bind1"
 		wait_until "BIND primary on ::1" dns_ready ::1 lab.test || failed="$failed bind1"
 		wait_until "BIND secondary on $A_SECONDARY" dns_ready "$A_SECONDARY" lab.test || failed="$failed bind2"
 		wait_until "Knot on $A_KNOT" dns_ready "$A_KNOT" knot.test || failed="$failed knot"
 		wait_until "unbound on $A_RESOLVER" resolver_ready || failed="$failed unbound"
+	trace dns ready
 		wait_until "Dovecot" imap_ready "host1=$A_HOST1" "host2=$A_HOST2" "notls=$A_NOTLS" ||
 			failed="$failed dovecot"
 	fi
@@ -1015,10 +1059,9 @@ cmd_start() {
 }
 
 cmd_stop_loaded() {
-	local n rc=0
-	for n in $DAEMONS; do
-		stop_daemon "$n" || rc=1
-	done
+	local rc=0
+	# shellcheck disable=SC2086 # word list
+	stop_daemons $DAEMONS || rc=1
 	remove_addresses
 	if [ "${RUN_IS_TMP:-0}" = 1 ] && [ -d "$RUN" ]; then
 		rm -rf "$RUN"
@@ -1084,7 +1127,7 @@ cmd_secondary_release() {
 cmd_restart_one() {
 	local name=$1 what=$2
 	case $what in
-	stop) stop_daemon "$name" ;;
+	stop) stop_daemons "$name" ;;
 	start)
 		daemon_pid "$name" >/dev/null && die "$name is already running"
 		start_daemon "$name"
