@@ -603,7 +603,7 @@ int dns_update_send(const dns_update_server *server, const dns_update *u,
 		if (dns_update_to_wire(u, random_id(), &wire, &len, st) < 0)
 			goto done;
 		/* cut_now() carries the test clock offset (BADTIME tests) */
-		signed_at = cut_now();
+		signed_at = (double)(uint64_t)cut_now();
 		if (dns_tsig_sign(key, wire, len, (uint64_t)signed_at,
 				  DNS_TSIG_FUDGE, &signed_msg, &slen, mac,
 				  &mlen, st) < 0)
