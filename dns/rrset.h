@@ -15,14 +15,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
-
-/* RFC 1035 3.2.2, RFC 3596 */
-enum {
-	DNS_TYPE_A = 1,
-	DNS_TYPE_SOA = 6,
-	DNS_TYPE_MX = 15,
-	DNS_TYPE_AAAA = 28,
-};
+#include "dns/query.h" /* DNS_TYPE_* */
 
 typedef struct dns_rrset {
 	char *owner; /* absolute, lower case */

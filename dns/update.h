@@ -23,21 +23,15 @@
 #include "common/buf.h"
 #include "common/hostport.h"
 #include "common/status.h"
+#include "dns/query.h"
 #include "dns/rrset.h"
 #include "dns/tsig_key.h"
 
-/* RFC 1035 4.1.1, RFC 2136 2.2 */
+/* RFC 2136 2.2: the UPDATE RCODEs (the RFC 1035 ones are in dns/query.h) */
 enum {
-	DNS_RCODE_NOERROR = 0,
-	DNS_RCODE_FORMERR = 1,
-	DNS_RCODE_SERVFAIL = 2,
-	DNS_RCODE_NXDOMAIN = 3,
-	DNS_RCODE_NOTIMP = 4,
-	DNS_RCODE_REFUSED = 5,
 	DNS_RCODE_YXDOMAIN = 6,
 	DNS_RCODE_YXRRSET = 7,
 	DNS_RCODE_NXRRSET = 8,
-	DNS_RCODE_NOTAUTH = 9,
 	DNS_RCODE_NOTZONE = 10,
 };
 
