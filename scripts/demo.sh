@@ -98,11 +98,11 @@ for srv in "primary $LAB_PRIMARY4 +norec" "primary $LAB_PRIMARY6 +norec" \
 	"secondary $LAB_SECONDARY +norec" "unbound $LAB_RESOLVER +rec"; do
 	read -r name addr rec <<<"$srv"
 	printf '%-10s %-12s ' "$name" "$addr"
-	dig "$rec" +noall +answer -p "$LAB_DNS_PORT" "@$addr" lab.test MX | tr '\n' ' '
-	echo
+	dig "$rec" +noall +answer -p "$LAB_DNS_PORT" "@$addr" lab.test MX |
+		awk '{print $2 " " $5 " " $6}' | sort -k2n | paste -sd ',' | sed 's/,/, /g'
 done
 printf '%-10s %-12s ' knot "$LAB_KNOT"
-dig +norec +noall +answer -p "$LAB_DNS_PORT" "@$LAB_KNOT" knot.test MX
+dig +norec +noall +answer -p "$LAB_DNS_PORT" "@$LAB_KNOT" knot.test MX | awk '{print $2 " " $5 " " $6}'
 
 step "RFC 2136 update with TSIG key cutover-key, seen on the secondary"
 printf 'server %s %s\nzone lab.test\nupdate add demo.lab.test. 60 TXT "hello from the demo"\nsend\n' \
