@@ -87,16 +87,58 @@ double runplan_postsync_since(double now, double last_sync_start,
 	return since;
 }
 
+/* When the cutover was last rolled back (0 if never): steps journaled
+ * before it count as not done. */
+static int runplan_reset_time(journal *j, double *t_r, cut_status *st)
+{
+	char *phase = NULL;
+
+	*t_r = 0;
+	if (journal_last(j, "rollback", &phase, NULL, t_r, st) < 0)
+		return -1;
+	if (phase == NULL)
+		*t_r = 0;
+	free(phase);
+	return 0;
+}
+
+static int runplan_phase(journal *j, runplan_step step, char **phase_r,
+			 cut_status *st)
+{
+	double reset = 0, t = 0;
+
+	*phase_r = NULL;
+	if (runplan_reset_time(j, &reset, st) < 0 ||
+	    journal_last(j, runplan_step_name(step), phase_r, NULL, &t, st) < 0)
+		return -1;
+	if (*phase_r != NULL && reset > 0 && t <= reset) {
+		free(*phase_r);
+		*phase_r = NULL;
+	}
+	return 0;
+}
+
 static int runplan_is_done(journal *j, runplan_step step, cut_status *st,
 			   int *done_r)
 {
 	char *phase = NULL;
 
-	if (journal_last(j, runplan_step_name(step), &phase, NULL, NULL, st) < 0)
+	if (runplan_phase(j, step, &phase, st) < 0)
 		return -1;
 	*done_r = phase != NULL && strcmp(phase, "done") == 0;
 	free(phase);
 	return 0;
+}
+
+int runplan_reset(journal *j, cut_status *st)
+{
+	static const char *const facts[] = {"last_sync_started", "mx_visible",
+					    "imap_park_visible"};
+
+	for (size_t i = 0; i < sizeof(facts) / sizeof(*facts); i++)
+		if (journal_fact_del(j, facts[i], st) < 0)
+			return -1;
+	return journal_record(j, "rollback", "done", NULL, st);
 }
 
 int runplan_current(const plan *p, journal *j, runplan_step *step_r,
@@ -110,8 +152,7 @@ int runplan_current(const plan *p, journal *j, runplan_step *step_r,
 		int done = 0;
 		char *phase = NULL;
 
-		if (journal_last(j, runplan_step_name(steps[i]), &phase, NULL,
-				 NULL, st) < 0)
+		if (runplan_phase(j, steps[i], &phase, st) < 0)
 			return -1;
 		if (phase != NULL)
 			any = 1;
@@ -300,7 +341,7 @@ static int runplan_perform(const plan *p, journal *j, const runplan_ops *ops,
 	case RUN_STEP_IMAP_PARK:
 		return ops->dns_imap(ops->ctx, "parking", st);
 	case RUN_STEP_IMAP_PARK_WAIT:
-		return runplan_wait_change(p, j, ops, RUN_CHANGE_IMAP,
+		return runplan_wait_change(p, j, ops, RUN_CHANGE_IMAP_PARKING,
 					   "imap_park_visible", st);
 	case RUN_STEP_LAST_SYNC:
 	case RUN_STEP_POSTSYNC:

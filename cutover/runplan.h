@@ -70,8 +70,9 @@ double runplan_postsync_since(double now, double last_sync_start,
 
 /** What a wait step waits for. */
 typedef enum runplan_change {
-	RUN_CHANGE_MX = 0,
-	RUN_CHANGE_IMAP,
+	RUN_CHANGE_MX = 0,      /* [mx] new */
+	RUN_CHANGE_IMAP,        /* the IMAP name at [imap] new */
+	RUN_CHANGE_IMAP_PARKING /* the IMAP name at [imap] parking */
 } runplan_change;
 
 /** Counters of one sync pass over every account. */
@@ -132,6 +133,14 @@ int runplan_execute(const plan *p, journal *j, const runplan_ops *ops,
  */
 int runplan_current(const plan *p, journal *j, runplan_step *step_r,
 		    cut_status *st);
+
+/**
+ * After a rollback (before the MX change): journals "rollback" so that
+ * every step counts as not done again, and forgets the facts of the
+ * aborted run (last sync start, visibility times).  The delete2 lockout
+ * is kept if it was set.
+ */
+int runplan_reset(journal *j, cut_status *st);
 
 /** One line of the --dry-run timeline. */
 typedef struct runplan_timeline_entry {

@@ -373,6 +373,32 @@ static void test_timeline(void **state)
 	assert_true(e[4].end == e[3].end + 30);
 }
 
+static void test_rollback_resets(void **state)
+{
+	fake f = {.now = 1000, .fail_at = "mx"};
+	plan p = test_plan(PLAN_SCENARIO_CLASSICAL, 0);
+	runplan_ops ops = fake_ops(&f);
+	journal *j = NULL;
+	cut_status st;
+	runplan_step cur;
+
+	(void)state;
+	assert_int_equal(journal_open(dir, &j, &st), 0);
+	f.j = j;
+	assert_int_equal(runplan_execute(&p, j, &ops, &st), -1);
+	assert_int_equal(runplan_current(&p, j, &cur, &st), 0);
+	assert_int_equal(cur, RUN_STEP_MX_CHANGE);
+	f.now += 10;
+	assert_int_equal(runplan_reset(j, &st), 0);
+	assert_int_equal(runplan_current(&p, j, &cur, &st), 0);
+	assert_int_equal(cur, RUN_STEP_START);
+	/* A later run starts over: cut access and the last sync again. */
+	f.calls[0] = '\0';
+	assert_int_equal(runplan_execute(&p, j, &ops, &st), 0);
+	assert_string_equal(f.calls, "cut,lastsync,mx,visible_mx,sleep,postsync");
+	journal_close(&j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,6 +409,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resume_every_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wait_resumes_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_last_sync_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_resets, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
