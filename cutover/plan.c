@@ -626,10 +626,13 @@ static char *resolve_path(plan_ctx *c, const char *dir, const char *value)
 {
 	char *r;
 
-	if (value[0] == '/' || dir == NULL || dir[0] == '\0')
+	size_t dl = dir != NULL ? strlen(dir) : 0;
+
+	if (value[0] == '/' || dl == 0)
 		r = strdup(value);
-	else
-		r = cut_strdup_printf("%s/%s", dir, value);
+	else /* no "//" when the plan sits in "/" */
+		r = cut_strdup_printf("%s%s%s", dir,
+				      dir[dl - 1] == '/' ? "" : "/", value);
 	if (r == NULL)
 		c->oom = 1;
 	return r;
@@ -924,14 +927,12 @@ static void validate(plan_ctx *c, plan *p)
 		bl = strlen(base);
 		if (bl > 5 && strcmp(base + bl - 5, ".plan") == 0)
 			bl -= 5;
-		if (p->dir != NULL && p->dir[0] != '\0')
-			p->state_dir = cut_strdup_printf("%s/%.*s.state",
-							 p->dir, (int)bl, base);
-		else
-			p->state_dir =
-				cut_strdup_printf("%.*s.state", (int)bl, base);
-		if (p->state_dir == NULL)
+		char *name = cut_strdup_printf("%.*s.state", (int)bl, base);
+		if (name == NULL)
 			c->oom = 1;
+		else
+			p->state_dir = resolve_path(c, p->dir, name);
+		free(name);
 	}
 	conv_duration(c, K_MARGIN, &p->margin, NULL);
 	conv_duration(c, K_WINDOW, &p->window, &p->has_window);
@@ -1207,6 +1208,8 @@ static int plan_parse_full(const char *path, const char *dir, const void *data,
 	if (c.overflow || c.oom)
 		goto done;
 	validate(&c, p);
+	/* Files are checked once the text is right: until then the paths
+	 * themselves may be what is wrong. */
 	if (with_files && c.n_errs == 0)
 		check_files(&c, p);
 	if (c.n_errs == 0 && !c.overflow && !c.oom) {
@@ -1256,8 +1259,6 @@ int plan_load(const char *path, plan **plan_r, cut_buf *errors)
 			       path, strerror(errno));
 		goto done;
 	}
-	if (strcmp(dir, "/") == 0)
-		dir[0] = '\0'; /* "" + "/" + name */
 	ret = plan_parse_full(path, dir, data, len, 1, plan_r, errors);
 	goto done;
 oom:

@@ -432,6 +432,26 @@ static void test_parse_details(void **state)
 	cut_buf_free(&errors);
 }
 
+/* A plan in "/" resolves "a.csv" to "/a.csv", not "//a.csv"; a plan name
+ * without ".plan" keeps its whole name for the state directory. */
+static void test_root_dir(void **state)
+{
+	const char text[] = "[dns]\nzone = example.org\nmode = manual\n"
+			    "[mx]\nold = 10 a.example.org\n"
+			    "new = 10 b.example.org\n[sync]\naccounts = a.csv\n";
+	cut_buf errors = CUT_BUF_INIT;
+	plan *p = NULL;
+
+	(void)state;
+	if (plan_parse("/cutover.ini", "/", text, sizeof(text) - 1, &p,
+		       &errors) < 0)
+		fail_msg("%s", errors.data);
+	assert_string_equal(p->accounts, "/a.csv");
+	assert_string_equal(p->state_dir, "/cutover.ini.state");
+	plan_free(&p);
+	cut_buf_free(&errors);
+}
+
 static void test_tls_helpers(void **state)
 {
 	plan_tls t;
@@ -487,6 +507,7 @@ int main(void)
 		cmocka_unit_test(test_lucky_needs_imap),
 		cmocka_unit_test(test_secret_mode),
 		cmocka_unit_test(test_parse_details),
+		cmocka_unit_test(test_root_dir),
 		cmocka_unit_test(test_tls_helpers),
 		cmocka_unit_test(test_error_cap),
 	};
