@@ -4,12 +4,14 @@
 #include "cutover/commands.h"
 
 const cli_command cli_commands[] = {
-	{"check", "check PLAN", "preflight: exit 0 only if the cutover can run",
+	{"check", "check [--offline] PLAN", "preflight: exit 0 only if the cutover can run",
 	 "Validates the whole plan file (every problem reported as PLAN:LINE,\n"
 	 "all at once), the accounts CSV and the secret files' permissions,\n"
 	 "then checks what can be checked live: the DNS primary and the TSIG\n"
 	 "key, the served RRsets against the plan, and that every account can\n"
 	 "log in on both servers.\n"
+	 "  --offline   validate the plan, the CSV and the secret files only;\n"
+	 "              contact no server\n"
 	 "Exit: 0 ready to run, 1 a live check failed, 2 plan error.\n",
 	 cmd_check},
 	{"ttl", "ttl lower|status|wait|restore PLAN", "lower, watch or restore the TTLs",
