@@ -88,9 +88,10 @@ read_pidfile() {
 # which also means no specific loopback address uses it.
 free_ports() {
 	have_python
-	"$PYTHON" - "$1" <<'EOF'
+	"$PYTHON" - "$@" <<'EOF'
 import random, socket, sys
 n = int(sys.argv[1])
+avoid = set(int(x) for x in sys.argv[2:])
 held, ports = [], []
 tries = 0
 while len(ports) < n:
@@ -98,7 +99,7 @@ while len(ports) < n:
     if tries > 5000:
         sys.exit("no free ports found")
     p = random.randrange(20000, 32000)
-    if p in ports:
+    if p in ports or p in avoid:
         continue
     socks = []
     try:
@@ -282,6 +283,40 @@ remove_addresses() {
 	flock -u 9
 	exec 9>&-
 	rm -f "$DIR/added-addresses"
+}
+
+# reserve_ports: pick this lab's ports, avoiding those recorded by other labs
+# that still exist (their daemons may not have bound them yet), and record
+# ours; release_ports forgets them.
+reserve_ports() {
+	local f d taken=() ports p
+	mkdir -p "$REG/ports"
+	exec 9>"$REG/lock"
+	flock 9
+	for f in "$REG"/ports/*; do
+		[ -e "$f" ] || continue
+		{
+			read -r d
+			read -r ports
+		} <"$f" || true
+		if [ -r "$d/state.sh" ] && [ "$d" != "$DIR" ]; then
+			for p in $ports; do taken+=("$p"); done
+		else
+			rm -f "$f"
+		fi
+	done
+	if ! ports=$(free_ports 7 "${taken[@]}"); then
+		flock -u 9
+		die "could not find free ports"
+	fi
+	printf '%s\n%s\n' "$DIR" "$ports" >"$REG/ports/$(claim_key)"
+	flock -u 9
+	exec 9>&-
+	read -r P_DNS P_RNDC1 P_RNDC2 P_UBCTL P_DEAD P_IMAP P_IMAPS <<<"$ports"
+}
+
+release_ports() {
+	rm -f "$REG/ports/$(claim_key)"
 }
 
 # ---------------------------------------------------------------------------
@@ -991,8 +1026,7 @@ cmd_start() {
 	fi
 	chmod 755 "$RUN"
 
-	ports=$(free_ports 7) || die "could not find free ports"
-	read -r P_DNS P_RNDC1 P_RNDC2 P_UBCTL P_DEAD P_IMAP P_IMAPS <<<"$ports"
+	reserve_ports
 	write_state
 
 	add_addresses
@@ -1063,6 +1097,7 @@ cmd_stop_loaded() {
 	# shellcheck disable=SC2086 # word list
 	stop_daemons $DAEMONS || rc=1
 	remove_addresses
+	release_ports
 	if [ "${RUN_IS_TMP:-0}" = 1 ] && [ -d "$RUN" ]; then
 		rm -rf "$RUN"
 		rm -f "$DIR/run"
