@@ -204,7 +204,7 @@ done
 lo=$(ip -o -4 addr show dev lo)
 for a in $added; do
 	# Another lab started on the same LAB_NET meanwhile keeps its claim.
-	[ -d "/run/cutover-lab/addr/$a" ] && continue
+	[ -d "${LAB_REGISTRY:-/run/cutover-lab}/addr/$a" ] && continue
 	assert_not_contains "$lo" " inet $a/" "lo addresses after stop"
 done
 [ ! -e "$lab_dir/lab.env" ] || fail "lab.env still present after stop"
