@@ -36,10 +36,8 @@ typedef struct sync_run {
 	imap_client *c1, *c2;
 	size_t folder_index, n_folders;
 	const char *folder_display;
-	/* host2 was left inside an APPEND literal (host1 failed mid-body):
-	 * the connection cannot be framed any more and is only closed. */
-	int c2_abandoned;
 	uint64_t copies_ended;
+	size_t inflight; /* body bytes queued on host2, not yet answered */
 } sync_run;
 
 typedef struct sync_folder {
@@ -55,7 +53,13 @@ typedef struct copy_job {
 	size_t i1;
 	int began, ended, appended;
 	uint32_t uid2;
+	cut_buf body; /* the message, from host1's FETCH until host2's APPEND
+			 completes */
 } copy_job;
+
+/* Bodies fetched but not yet acknowledged by host2 are held in memory;
+ * above this many bytes host2 is drained before host1 is read further. */
+#define SYNC_INFLIGHT_MAX (32u * 1024 * 1024)
 
 /* ---- small helpers ---- */
 
@@ -264,7 +268,7 @@ static int sync_list_both(sync_run *r, uint32_t exists1, sync_list *l1,
 	return 0;
 }
 
-/* ---- copy: host1 body streamed into a host2 APPEND ---- */
+/* ---- copy: host1 body fetched, then APPENDed on host2 ---- */
 
 static void copy_append_done(void *ctx, const imap_append_result *res,
 			     const cut_status *st)
@@ -273,6 +277,8 @@ static void copy_append_done(void *ctx, const imap_append_result *res,
 	sync_folder *f = j->f;
 	const sync_msg *m = &f->l1->m[j->i1];
 
+	f->r->inflight -= j->body.len;
+	cut_buf_free(&j->body);
 	if (cut_status_failed(st)) {
 		f->copy_failed++;
 		sync_folder_error(f->fr, "host1 UID %u (%llu bytes) not copied: %s",
@@ -285,137 +291,192 @@ static void copy_append_done(void *ctx, const imap_append_result *res,
 	f->fr->c.copied_bytes += m->size;
 }
 
+/*
+ * The copies of one folder share one sink: the body being received goes
+ * into `cur`, and the FETCH callback that follows it (which always carries
+ * the UID) hands it to that message's job.  This does not depend on which
+ * pipelined FETCH command the server's untagged answer is attributed to.
+ */
+typedef struct copy_ctx {
+	sync_folder *f;
+	copy_job *jobs; /* ascending host1 UID */
+	size_t n;
+	cut_buf cur;
+	cut_status fetch_st; /* the first failed FETCH */
+} copy_ctx;
+
 static int copy_begin(void *ctx, uint32_t seq, uint32_t uid, uint64_t size,
 		      cut_status *st)
 {
-	copy_job *j = ctx;
-	sync_folder *f = j->f;
-	imap_append_req req;
-	size_t i1 = j->i1;
+	copy_ctx *cc = ctx;
 
 	(void)seq;
 	(void)uid;
-	if (sync_cancelled(f->r))
+	if (sync_cancelled(cc->f->r))
 		return cut_status_set(st, CUT_CANCELLED, CUT_SCOPE_ACCOUNT,
 				      "cancelled");
-	memset(&req, 0, sizeof(req));
-	req.mailbox = f->p->name2;
-	req.flags = f->l1->m[i1].flags[0] != '\0' ? f->l1->m[i1].flags : NULL;
-	req.internaldate = f->l1->idate[i1];
-	req.size = size;
-	if (imap_append_stream_begin(f->r->c2, &req, copy_append_done, j, st) < 0)
-		return -1;
-	j->began = 1;
+	cut_buf_reset(&cc->cur);
+	if (size > 0 && cut_buf_reserve(&cc->cur, (size_t)size) < 0)
+		return cut_status_set(st, CUT_TEMP, CUT_SCOPE_MESSAGE,
+				      "out of memory for a message of %llu bytes",
+				      (unsigned long long)size);
 	return 0;
 }
 
 static int copy_data(void *ctx, const void *p, size_t n, cut_status *st)
 {
-	copy_job *j = ctx;
+	copy_ctx *cc = ctx;
 
-	return imap_append_stream_write(j->f->r->c2, p, n, st);
+	if (cut_buf_append(&cc->cur, p, n) < 0)
+		return cut_status_set(st, CUT_TEMP, CUT_SCOPE_MESSAGE,
+				      "out of memory reading a message body");
+	return 0;
 }
 
 static int copy_end(void *ctx, cut_status *st)
 {
-	copy_job *j = ctx;
+	(void)ctx;
+	(void)st;
+	return 0;
+}
 
-	if (imap_append_stream_end(j->f->r->c2, st) < 0)
+static int copy_job_cmp(const void *key, const void *elem)
+{
+	uint32_t uid = *(const uint32_t *)key;
+	const copy_job *j = elem;
+	uint32_t ju = j->f->l1->m[j->i1].uid;
+
+	return uid < ju ? -1 : uid > ju;
+}
+
+/*
+ * A whole body is in: queue its APPEND on host2 (pipelined; LITERAL+ when
+ * offered, RFC 7888).  A body is only sent once complete, so a host1
+ * failure mid-body never leaves a half-sent APPEND on host2.
+ */
+static int copy_on_msg(void *ctx, const imap_fetch_msg *fm, cut_status *st)
+{
+	copy_ctx *cc = ctx;
+	sync_folder *f = cc->f;
+	sync_run *r = f->r;
+	copy_job *j;
+	imap_append_req req;
+
+	if (!fm->body_done)
+		return 0;
+	j = bsearch(&fm->uid, cc->jobs, cc->n, sizeof(*cc->jobs), copy_job_cmp);
+	if (j == NULL || j->ended) {
+		cut_buf_reset(&cc->cur);
+		return 0; /* not asked for (or twice): ignore */
+	}
+	cut_buf_free(&j->body);
+	j->body = cc->cur;
+	memset(&cc->cur, 0, sizeof(cc->cur));
+	j->began = 1;
+	memset(&req, 0, sizeof(req));
+	req.mailbox = f->p->name2;
+	req.flags = f->l1->m[j->i1].flags[0] != '\0' ? f->l1->m[j->i1].flags : NULL;
+	req.internaldate = f->l1->idate[j->i1];
+	req.size = j->body.len;
+	req.data = j->body.data != NULL ? j->body.data : "";
+	if (imap_append_async(r->c2, &req, copy_append_done, j, st) < 0)
 		return -1;
 	j->ended = 1;
-	if (j->f->r->o->progress != NULL && (++j->f->r->copies_ended % 50) == 0)
-		sync_progress_emit(j->f->r);
+	r->inflight += j->body.len;
+	if (r->inflight > SYNC_INFLIGHT_MAX && imap_client_run(r->c2, st) < 0)
+		return -1;
+	if (r->o->progress != NULL && (++r->copies_ended % 50) == 0)
+		sync_progress_emit(r);
 	return 0;
 }
 
 static void copy_fetch_done(void *ctx, const imap_resp *tagged,
 			    const cut_status *st)
 {
-	copy_job *j = ctx;
-	const sync_msg *m = &j->f->l1->m[j->i1];
+	copy_ctx *cc = ctx;
 
 	(void)tagged;
-	if (j->began)
-		return; /* the APPEND's completion reports it */
-	j->f->copy_failed++;
-	if (cut_status_failed(st))
-		sync_folder_error(j->f->fr, "host1 UID %u not copied: %s", m->uid,
-				  st->msg);
-	else
-		sync_folder_error(j->f->fr,
-				  "host1 UID %u vanished from host1 during the sync",
-				  m->uid);
+	if (cut_status_failed(st) && !cut_status_failed(&cc->fetch_st))
+		cut_status_copy(&cc->fetch_st, st);
 }
 
 static int sync_copy(sync_folder *f, const sync_plan *plan, copy_job **jobs_r,
 		     size_t *n_jobs_r, cut_status *st)
 {
 	sync_run *r = f->r;
-	copy_job *jobs = NULL;
+	copy_ctx cc;
 	imap_body_sink sink = {copy_begin, copy_data, copy_end, NULL};
-	size_t n = 0;
-	char set[16];
+	uint32_t *uids = NULL;
+	cut_buf set = CUT_BUF_INIT;
+	size_t pos = 0;
 	int ret = -1;
 
+	memset(&cc, 0, sizeof(cc));
+	cc.f = f;
 	*jobs_r = NULL;
 	*n_jobs_r = 0;
 	if (plan->n_copy == 0)
 		return 0;
-	jobs = calloc(plan->n_copy, sizeof(*jobs));
-	if (jobs == NULL)
-		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER,
-				      "out of memory");
+	cc.jobs = calloc(plan->n_copy, sizeof(*cc.jobs));
+	uids = calloc(plan->n_copy, sizeof(*uids));
+	if (cc.jobs == NULL || uids == NULL) {
+		cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER, "out of memory");
+		goto done;
+	}
+	/* COPY actions come in ascending host1 UID order (sync_plan.h). */
 	for (size_t k = 0; k < plan->n_acts; k++) {
-		const sync_action *a = &plan->acts[k];
+		if (plan->acts[k].kind != SYNC_ACT_COPY)
+			continue;
+		cc.jobs[cc.n].f = f;
+		cc.jobs[cc.n].i1 = plan->acts[k].i1;
+		uids[cc.n] = f->l1->m[plan->acts[k].i1].uid;
+		cc.n++;
+	}
+	sink.ctx = &cc;
+	ret = 0;
+	while (pos < cc.n && ret == 0) {
 		imap_fetch_req req;
 
-		if (a->kind != SYNC_ACT_COPY)
-			continue;
-		jobs[n].f = f;
-		jobs[n].i1 = a->i1;
-		sink.ctx = &jobs[n];
-		memset(&req, 0, sizeof(req));
-		snprintf(set, sizeof(set), "%u", f->l1->m[a->i1].uid);
-		req.uid_set = set;
-		req.items = IMAP_FETCH_BODY;
-		req.sink = &sink;
-		/* One FETCH per message, all pipelined: each body's sink knows
-		 * which message (and so which flags and date) it carries. */
-		if (imap_uid_fetch_async(r->c1, &req, copy_fetch_done, &jobs[n],
-					 st) < 0)
-			goto done;
-		n++;
-	}
-	/* host1's reads drive host2's APPENDs; then collect host2's answers. */
-	if (imap_client_run(r->c1, st) < 0 && n == 0)
-		goto done;
-	for (size_t k = 0; k < n; k++)
-		if (jobs[k].began && !jobs[k].ended) {
-			/* The APPEND literal is incomplete: host2 discards it when
-			 * the connection closes; nothing else can be sent on it. */
-			r->c2_abandoned = 1;
-			cut_status_set(st, CUT_TEMP, CUT_SCOPE_ACCOUNT,
-				       "%s: the copy of host1 UID %u broke off mid-message; "
-				       "the partial APPEND is abandoned (run the sync again)",
-				       imap_client_name(r->c1), f->l1->m[jobs[k].i1].uid);
-			/* Now, while the jobs its callbacks point to are alive. */
-			imap_client_free(&r->c2);
-			goto done;
+		if (uidset_next(uids, cc.n, &pos, &set) < 0) {
+			ret = cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER,
+					     "out of memory");
+			break;
 		}
-	if (imap_client_broken(r->c1)) {
-		cut_status_set(st, CUT_TEMP, CUT_SCOPE_ACCOUNT,
-			       "%s: connection lost during the copies (run the sync "
-			       "again)",
-			       imap_client_name(r->c1));
-		imap_client_run(r->c2, NULL);
-		goto done;
+		memset(&req, 0, sizeof(req));
+		req.uid_set = set.data;
+		req.items = IMAP_FETCH_BODY;
+		req.on_msg = copy_on_msg;
+		req.ctx = &cc;
+		req.sink = &sink;
+		ret = imap_uid_fetch_async(r->c1, &req, copy_fetch_done, &cc, st);
 	}
-	if (imap_client_run(r->c2, st) < 0)
-		goto done;
-	ret = 0;
+	/* host1's reads feed host2's APPENDs; then collect host2's answers.
+	 * Both always run dry here: queued commands point at cc. */
+	if (imap_client_run(r->c1, ret < 0 ? NULL : st) < 0)
+		ret = -1;
+	if (imap_client_run(r->c2, ret < 0 ? NULL : st) < 0)
+		ret = -1;
 done:
-	*jobs_r = jobs;
-	*n_jobs_r = n;
+	for (size_t k = 0; k < cc.n; k++) {
+		const sync_msg *m = &f->l1->m[cc.jobs[k].i1];
+
+		if (cc.jobs[k].ended)
+			continue;
+		f->copy_failed++;
+		if (cut_status_failed(&cc.fetch_st))
+			sync_folder_error(f->fr, "host1 UID %u not copied: %s", m->uid,
+					  cc.fetch_st.msg);
+		else
+			sync_folder_error(f->fr,
+					  "host1 UID %u vanished from host1 during the sync",
+					  m->uid);
+	}
+	cut_buf_free(&cc.cur);
+	cut_buf_free(&set);
+	free(uids);
+	/* jobs[] is freed by the caller once both clients have run dry. */
+	*jobs_r = cc.jobs;
+	*n_jobs_r = cc.n;
 	return ret;
 }
 
@@ -730,6 +791,8 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 folder_fail:
 	sync_folder_error(fr, "%s", st->msg);
 done:
+	for (size_t k = 0; k < n_jobs; k++)
+		cut_buf_free(&jobs[k].body);
 	free(jobs);
 	sync_plan_free(&plan);
 	sync_plan_free(&plan2);
@@ -934,7 +997,7 @@ int sync_account(const sync_endpoint *h1, const sync_endpoint *h2,
 		cut_status_clear(&fst);
 		if (sync_one_folder(&r, p, fr, &fst) < 0 &&
 		    (imap_client_broken(r.c1) || imap_client_broken(r.c2) ||
-		     r.c2_abandoned || fst.kind == CUT_CANCELLED)) {
+		     fst.kind == CUT_CANCELLED)) {
 			/* The connection is gone: the rest of the account waits for
 			 * the next run, which resumes from both servers' state. */
 			cut_status_copy(st, &fst);
@@ -994,7 +1057,7 @@ done:
 		cut_status_copy(&res->status, st);
 	if (r.c1 != NULL && !imap_client_broken(r.c1))
 		imap_client_logout(r.c1, NULL);
-	if (r.c2 != NULL && !imap_client_broken(r.c2) && !r.c2_abandoned)
+	if (r.c2 != NULL && !imap_client_broken(r.c2))
 		imap_client_logout(r.c2, NULL);
 	imap_client_free(&r.c1);
 	imap_client_free(&r.c2);

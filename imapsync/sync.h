@@ -6,8 +6,10 @@
  * UID FETCH of UID FLAGS INTERNALDATE RFC822.SIZE and the identity header
  * fields), computes the diff (sync_plan.h), and executes it:
  *   - copies: host1 bodies are fetched with pipelined UID FETCH BODY.PEEK[]
- *     and streamed straight into APPENDs on host2 (LITERAL+ when offered),
- *     with host1's flags (not \Recent) and INTERNALDATE;
+ *     and each, once complete, is APPENDed on host2 (pipelined, LITERAL+
+ *     when offered) with host1's flags (not \Recent) and INTERNALDATE;
+ *     host2 is drained whenever more than 32 MiB of bodies wait for its
+ *     answers, so host1 reads overlap host2 writes with bounded memory;
  *   - flag updates: one UID STORE FLAGS.SILENT per distinct flag set;
  *   - delete2: UID STORE +FLAGS.SILENT (\Deleted) then UID EXPUNGE of
  *     exactly those UIDs (RFC 4315); without UIDPLUS only when no other
