@@ -29,6 +29,7 @@
 #include "common/status.h"
 #include "common/str.h"
 #include "common/timeutil.h"
+#include "dns/tsig_key.h"
 
 /* Plans are small; anything bigger is not a plan. */
 #define PLAN_FILE_MAX (1024 * 1024)
@@ -1146,9 +1147,16 @@ static void check_files(plan_ctx *c, const plan *p)
 {
 	cut_status st;
 
-	if (p->tsig_key != NULL &&
-	    cut_secret_file_check(p->tsig_key, &st) < 0)
-		ctx_err(c, c->key_line[K_TSIG_KEY], "tsig_key: %s", st.msg);
+	if (p->tsig_key != NULL) {
+		tsig_key *key = NULL;
+
+		/* Parsed here too, so that a damaged key file is a plan error
+		 * (exit 2, FILE:LINE) before any server is contacted. */
+		if (cut_secret_file_check(p->tsig_key, &st) < 0 ||
+		    tsig_key_load(p->tsig_key, &key, &st) < 0)
+			ctx_err(c, c->key_line[K_TSIG_KEY], "tsig_key: %s", st.msg);
+		tsig_key_free(&key);
+	}
 	if (p->accounts != NULL &&
 	    cut_secret_file_check(p->accounts, &st) < 0)
 		ctx_err(c, c->key_line[K_ACCOUNTS], "accounts: %s", st.msg);

@@ -122,6 +122,23 @@ static int lex_skip(lexer *lx)
 	return 0;
 }
 
+/* BIND key files are ASCII (names, algorithm names, base64): any other
+ * byte means the file is not one (binary, UTF-16, Latin-1), and it must
+ * not be echoed into a message where it could drive a terminal. */
+static int lex_bad_byte(lexer *lx, char c)
+{
+	unsigned char u = (unsigned char)c;
+	char what[96];
+
+	if (u >= 0x20 && u < 0x7f)
+		return 0;
+	snprintf(what, sizeof(what),
+		 "byte 0x%02x: not a text key file (expected ASCII as "
+		 "written by tsig-keygen)",
+		 u);
+	return lex_error(lx, lx->line, what);
+}
+
 static tok_type lex_next(lexer *lx)
 {
 	size_t n = 0;
@@ -150,6 +167,8 @@ static tok_type lex_next(lexer *lx)
 						 "unterminated quoted string");
 			if (*lx->p == '\\' && lx->p + 1 < lx->end)
 				lx->p++;
+			if (lex_bad_byte(lx, *lx->p))
+				return TOK_ERROR;
 			if (n + 1 >= sizeof(lx->text))
 				return lex_error(lx, lx->tok_line,
 						 "quoted string too long");
@@ -169,6 +188,8 @@ static tok_type lex_next(lexer *lx)
 		    (c == '/' && lx->p + 1 < lx->end &&
 		     (lx->p[1] == '/' || lx->p[1] == '*')))
 			break;
+		if (lex_bad_byte(lx, c))
+			return TOK_ERROR;
 		if (n + 1 >= sizeof(lx->text))
 			return lex_error(lx, lx->tok_line, "word too long");
 		lx->text[n++] = c;
