@@ -876,9 +876,11 @@ wait_until() {
 	return 1
 }
 
+# show_logs [NAME...]: tail the logs of the named daemons (default: all).
 show_logs() {
-	local n f
-	for n in $DAEMONS; do
+	local n f names=("$@")
+	[ ${#names[@]} -gt 0 ] || read -ra names <<<"$DAEMONS"
+	for n in "${names[@]}"; do
 		for f in "$(log_of "$n")" "$DIR/$n/stdout.log"; do
 			[ -s "$f" ] || continue
 			echo "---- $f (last 15 lines)" >&2
@@ -1061,15 +1063,18 @@ cmd_start() {
 	local failed=""
 	# Each daemon forks into the background itself; start them together.
 	for n in $DAEMONS; do
-		start_daemon "$n" &
+		start_daemon "$n" || : >"$DIR/$n/start-failed" &
 	done
+	wait
 	for n in $DAEMONS; do
-		wait -n || failed="$failed (a daemon exited non-zero at start)"
+		[ ! -e "$DIR/$n/start-failed" ] || failed="$failed $n"
 	done
 	trace daemons forked
-	for n in $DAEMONS; do
-		wait_pid "$n" || failed="$failed $n"
-	done
+	if [ -z "$failed" ]; then
+		for n in $DAEMONS; do
+			wait_pid "$n" || failed="$failed $n"
+		done
+	fi
 	trace pid files
 	if [ -z "$failed" ]; then
 		wait_until "BIND primary on $A_PRIMARY" dns_ready "$A_PRIMARY" lab.test || failed="$failed bind1"
@@ -1083,7 +1088,10 @@ cmd_start() {
 	fi
 	if [ -n "$failed" ]; then
 		echo "$PROG: lab did not come up (failed:$failed)" >&2
-		show_logs
+		local names=()
+		read -ra names <<<"${failed//dovecot/host1 host2 notls}"
+		mapfile -t names < <(printf '%s\n' "${names[@]}" | sort -u)
+		show_logs "${names[@]}"
 		cmd_stop_loaded
 		exit 1
 	fi
@@ -1167,7 +1175,7 @@ cmd_restart_one() {
 		daemon_pid "$name" >/dev/null && die "$name is already running"
 		start_daemon "$name"
 		wait_pid "$name" || {
-			show_logs
+			show_logs "$name"
 			die "$name did not start"
 		}
 		case $name in
