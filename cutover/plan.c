@@ -1440,5 +1440,14 @@ const char *plan_line_problem(const char *p, size_t n, size_t max)
 		return "invalid UTF-8";
 	if (n > max)
 		return "line too long";
+	/* Escape sequences would be echoed into messages and drive the
+	 * terminal; TAB and the CR of a CRLF line end are fine. */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f)
+			return "control character (such as ESC): this is not "
+			       "plain text";
+	}
 	return NULL;
 }

@@ -149,7 +149,8 @@ int plan_read_file(const char *path, size_t max, char **data_r, size_t *len_r,
 
 /**
  * What is wrong with one line of a text file (without its line ending):
- * a NUL byte, invalid UTF-8, more than max bytes.  @return NULL when the
+ * a NUL byte, invalid UTF-8, more than max bytes, a control character
+ * other than TAB or CR.  @return NULL when the
  * line is fine, else a static sentence.
  */
 const char *plan_line_problem(const char *p, size_t n, size_t max);
