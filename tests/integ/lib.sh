@@ -263,3 +263,11 @@ doveadm_count() {
 	# shellcheck disable=SC2086 # DOVEADM is a command prefix
 	$doveadm -f flow mailbox status -u "$2" messages "$3" | sed -n 's/.*messages=\([0-9]*\).*/\1/p'
 }
+
+# doveadm_save DOVEADM USER MAILBOX < MESSAGE: deliver a message directly
+# into the store, bypassing IMAP (e.g. to seed host1 quickly).
+doveadm_save() {
+	local doveadm=$1
+	# shellcheck disable=SC2086 # DOVEADM is a command prefix
+	$doveadm save -u "$2" -m "$3"
+}
