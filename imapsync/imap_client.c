@@ -424,16 +424,22 @@ static void client_trace_cmd(imap_client *c, const client_cmd *cmd, int seg)
 
 /* ---- writer ---- */
 
-static int client_out_append(imap_client *c, const void *p, size_t n)
+/* Output is consumed with an offset; the dead part is dropped when it is
+ * large (amortised, never a shift per write). */
+static void client_out_compact(imap_client *c)
 {
-	/* consume with offsets; compact only when the dead part is large */
 	if (c->out_off > 0 && c->out_off == c->out.len) {
 		cut_buf_reset(&c->out);
 		c->out_off = 0;
-	} else if (c->out_off > CLIENT_OUT_HIGH && c->out_off * 2 > c->out.len) {
+	} else if (c->out_off >= CLIENT_OUT_HIGH / 2 && c->out_off * 2 >= c->out.len) {
 		cut_buf_consume(&c->out, c->out_off);
 		c->out_off = 0;
 	}
+}
+
+static int client_out_append(imap_client *c, const void *p, size_t n)
+{
+	client_out_compact(c);
 	return cut_buf_append(&c->out, p, n);
 }
 
@@ -486,6 +492,7 @@ static int client_fill(imap_client *c, cut_status *st)
 
 			if (n > CLIENT_OUT_HIGH)
 				n = CLIENT_OUT_HIGH;
+			client_out_compact(c);
 			if (cut_buf_reserve(&c->out, n) < 0)
 				goto nomem;
 			if (s->read(s->read_ctx, c->out.data + c->out.len, n, &got, st) < 0) {
@@ -1071,6 +1078,12 @@ static int client_io(imap_client *c, cut_status *st)
 			return -1;
 	}
 	expect_input = !c->greeted || c->inflight > 0 || c->wait_cont;
+	/* a streamed APPEND whose literal can take data now: return to the
+	 * caller instead of waiting for server input */
+	if (c->push != NULL && c->writer == c->push && !c->wait_cont &&
+	    c->push->wseg == 0 && c->push->wtext == c->push->seg[0].text.len &&
+	    c->out.len - c->out_off < CLIENT_OUT_HIGH)
+		return 0;
 	if (expect_input)
 		want |= NET_READABLE;
 	if (c->out.len > c->out_off)

@@ -191,6 +191,10 @@ static int net_tls_handshake(net_conn *c, cut_status *st)
 		goto done;
 	}
 	SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
+	/* the caller's output buffer grows and moves between retries, and a
+	 * partial write is reported as such (net_writev_some) */
+	SSL_CTX_set_mode(c->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+					 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (!c->insecure) {
 		if (c->ca_file != NULL) {
 			if (SSL_CTX_load_verify_locations(c->ctx, c->ca_file, NULL) != 1) {
