@@ -542,13 +542,14 @@ int campaign_result_format(const campaign_result *r, cut_buf *out)
 	campaign_bytes_format(r->total.copied_bytes, bytes, sizeof(bytes));
 	cut_duration_format(r->end - r->start, dur, sizeof(dur));
 	if (cut_buf_printf(out,
-			   "%s%s: %zu account%s, %zu in sync, %zu failed%s; "
+			   "%s%s: %zu account%s, %zu %s, %zu failed%s; "
 			   "%llu messages %scopied (%s), %llu already in sync, "
 			   "%llu flags updated, %llu deleted on host2, %llu "
 			   "deleted on host1; %s\n",
 			   campaign_mode_name(r->mode),
 			   r->dry_run ? " (dry run, nothing changed)" : "", r->n,
-			   r->n == 1 ? "" : "s", r->n_ok, r->n_failed,
+			   r->n == 1 ? "" : "s", r->n_ok,
+			   r->dry_run ? "examined" : "in sync", r->n_failed,
 			   r->n_skipped > 0 ? ", some not started (cancelled)"
 					    : "",
 			   (unsigned long long)r->total.copied,
