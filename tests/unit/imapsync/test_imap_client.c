@@ -1,0 +1,406 @@
+/*
+ * test_imap_client.c: client behaviours that a real Dovecot does not
+ * produce on demand, against a scripted fake server on 127.0.0.1 (a thread
+ * in this process): BYE in the middle of a FETCH, throttling and quota
+ * answers, synchronising literals without LITERAL+ (and a NO instead of
+ * the continuation), STARTTLS refused and plaintext injected after the
+ * STARTTLS answer.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "imapsync/imap_client.h"
+
+typedef struct fake {
+	int lfd, fd;
+	uint16_t port;
+	void (*script)(struct fake *f);
+	pthread_t th;
+	char tag[32];
+	char line[4096];
+	char errors[1024];
+} fake;
+
+static void fake_err(fake *f, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n = strlen(f->errors);
+
+	va_start(ap, fmt);
+	vsnprintf(f->errors + n, sizeof(f->errors) - n, fmt, ap);
+	va_end(ap);
+}
+
+static void fake_send(fake *f, const char *s)
+{
+	char out[4096];
+	size_t o = 0;
+
+	/* "%T" is replaced by the tag of the last command read */
+	for (; *s && o < sizeof(out) - 40; s++) {
+		if (s[0] == '%' && s[1] == 'T') {
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "%s", f->tag);
+			s++;
+		} else {
+			out[o++] = *s;
+		}
+	}
+	if (write(f->fd, out, o) != (ssize_t)o)
+		fake_err(f, "write failed; ");
+}
+
+/* Reads one line; checks that the command (after the tag) starts with
+ * `want`. */
+static int fake_expect(fake *f, const char *want)
+{
+	size_t n = 0;
+	char *sp;
+
+	for (;;) {
+		char ch;
+
+		if (read(f->fd, &ch, 1) != 1) {
+			fake_err(f, "EOF waiting for %s; ", want);
+			return -1;
+		}
+		if (ch == '\n')
+			break;
+		if (ch != '\r' && n < sizeof(f->line) - 1)
+			f->line[n++] = ch;
+	}
+	f->line[n] = '\0';
+	sp = strchr(f->line, ' ');
+	if (sp == NULL) {
+		fake_err(f, "no tag in \"%s\"; ", f->line);
+		return -1;
+	}
+	snprintf(f->tag, sizeof(f->tag), "%.*s", (int)(sp - f->line), f->line);
+	if (strncmp(sp + 1, want, strlen(want)) != 0) {
+		fake_err(f, "got \"%s\", want \"%s\"; ", sp + 1, want);
+		return -1;
+	}
+	return 0;
+}
+
+static int fake_read_bytes(fake *f, char *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(f->fd, buf + got, n - got);
+
+		if (r <= 0) {
+			fake_err(f, "EOF in literal; ");
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+static void *fake_main(void *arg)
+{
+	fake *f = arg;
+
+	f->fd = accept(f->lfd, NULL, NULL);
+	if (f->fd >= 0) {
+		f->script(f);
+		close(f->fd);
+	}
+	return NULL;
+}
+
+static void fake_start(fake *f, void (*script)(fake *))
+{
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+
+	memset(f, 0, sizeof(*f));
+	f->script = script;
+	f->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(f->lfd >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(f->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(f->lfd, 1), 0);
+	assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&a, &alen), 0);
+	f->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&f->th, NULL, fake_main, f), 0);
+}
+
+static void fake_finish(fake *f)
+{
+	pthread_join(f->th, NULL);
+	close(f->lfd);
+	if (f->errors[0] != '\0')
+		fail_msg("fake server: %s", f->errors);
+}
+
+static imap_client_opts fake_opts(const fake *f, imap_tls tls)
+{
+	imap_client_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.label = "fake";
+	o.host = "127.0.0.1";
+	o.port = f->port;
+	o.tls = tls;
+	o.connect_timeout = 5;
+	o.io_timeout = 5;
+	return o;
+}
+
+/* ---- BYE in the middle of a FETCH ---- */
+
+static void script_bye(fake *f)
+{
+	fake_send(f, "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR LITERAL+] fake ready\r\n");
+	if (fake_expect(f, "AUTHENTICATE PLAIN ") < 0)
+		return;
+	fake_send(f, "%T OK Logged in\r\n");
+	if (fake_expect(f, "UID FETCH 1:* (UID FLAGS)") < 0)
+		return;
+	fake_send(f, "* 1 FETCH (UID 1 FLAGS (\\Seen))\r\n"
+		     "* 2 EXPUNGE\r\n"
+		     "* BYE Server shutting down\r\n");
+}
+
+static int count_msg(void *ctx, const imap_fetch_msg *m, cut_status *st)
+{
+	int *n = ctx;
+
+	if (m->uid == 1 && m->flags != NULL && strcmp(m->flags, "\\Seen") == 0)
+		(*n)++;
+	return 0;
+}
+
+static void test_bye_mid_fetch(void **state)
+{
+	fake f;
+	imap_client_opts o;
+	imap_client *c = NULL;
+	cut_status st;
+	imap_fetch_req fr;
+	int n = 0;
+
+	fake_start(&f, script_bye);
+	o = fake_opts(&f, IMAP_TLS_NONE);
+	assert_int_equal(imap_client_connect_login(&o, "alice", "secret", &c, &st), 0);
+	memset(&fr, 0, sizeof(fr));
+	fr.uid_set = "1:*";
+	fr.items = IMAP_FETCH_FLAGS;
+	fr.on_msg = count_msg;
+	fr.ctx = &n;
+	assert_int_equal(imap_uid_fetch(c, &fr, &st), -1);
+	assert_int_equal(st.kind, CUT_TEMP);
+	assert_non_null(strstr(st.msg, "BYE Server shutting down"));
+	assert_non_null(strstr(st.msg, "user alice"));
+	assert_int_equal(n, 1);
+	assert_int_equal(imap_client_get_stats(c)->expunges, 1);
+	assert_true(imap_client_broken(c));
+	/* later calls fail at once with the same error */
+	assert_int_equal(imap_noop(c, &st), -1);
+	assert_non_null(strstr(st.msg, "BYE"));
+	imap_client_free(&c);
+	fake_finish(&f);
+}
+
+/* ---- throttling, quota; the connection stays usable ---- */
+
+static void script_throttle(fake *f)
+{
+	fake_send(f, "* OK [CAPABILITY IMAP4rev1 LITERAL+] fake ready\r\n");
+	if (fake_expect(f, "LOGIN \"bob\" \"pw\\\"x\"") < 0)
+		return;
+	fake_send(f, "%T OK Logged in\r\n");
+	if (fake_expect(f, "SELECT \"INBOX\"") < 0)
+		return;
+	fake_send(f, "%T NO [UNAVAILABLE] Request is throttled. Suggested Backoff Time: "
+		     "2391 milliseconds\r\n");
+	if (fake_expect(f, "APPEND \"INBOX\" {3+}") < 0)
+		return;
+	{
+		char b[5];
+
+		fake_read_bytes(f, b, 5); /* "abc" CRLF */
+	}
+	fake_send(f, "%T NO [OVERQUOTA] Quota exceeded\r\n");
+	if (fake_expect(f, "NOOP") < 0)
+		return;
+	fake_send(f, "* 7 EXISTS\r\n%T OK done\r\n");
+}
+
+static void test_throttle_and_quota(void **state)
+{
+	fake f;
+	imap_client_opts o;
+	imap_client *c = NULL;
+	cut_status st;
+	imap_select_info si;
+	imap_append_req ar;
+
+	fake_start(&f, script_throttle);
+	o = fake_opts(&f, IMAP_TLS_NONE);
+	assert_int_equal(imap_client_connect(&o, &c, &st), 0);
+	assert_int_equal(imap_client_login(c, "bob", NULL, "pw\"x", IMAP_AUTH_AUTO, &st), 0);
+	assert_int_equal(imap_select(c, "INBOX", 0, 0, &si, &st), -1);
+	assert_int_equal(st.kind, CUT_TEMP);
+	assert_int_equal(st.retry_after_ms, 2391);
+	assert_non_null(strstr(st.msg, "SELECT \"INBOX\""));
+	memset(&ar, 0, sizeof(ar));
+	ar.mailbox = "INBOX";
+	ar.data = "abc";
+	ar.size = 3;
+	assert_int_equal(imap_append(c, &ar, NULL, &st), -1);
+	assert_int_equal(st.kind, CUT_FINAL);
+	assert_int_equal(st.scope, CUT_SCOPE_ACCOUNT);
+	assert_non_null(strstr(st.msg, "[OVERQUOTA]"));
+	assert_non_null(strstr(st.msg, "user bob"));
+	assert_int_equal(imap_noop(c, &st), 0);
+	assert_int_equal(imap_client_get_stats(c)->exists, 7);
+	imap_client_free(&c);
+	fake_finish(&f);
+}
+
+/* ---- synchronising literals (no LITERAL+) ---- */
+
+static void script_sync_literals(fake *f)
+{
+	char b[64];
+
+	fake_send(f, "* OK [CAPABILITY IMAP4rev1] fake ready\r\n");
+	/* an 8-bit password cannot be quoted: literal, wait for "+" */
+	if (fake_expect(f, "LOGIN \"carol\" {9}") < 0)
+		return;
+	fake_send(f, "+ go ahead\r\n");
+	if (fake_read_bytes(f, b, 11) < 0 || memcmp(b, "p\xc3\xa4ssword\r\n", 11) != 0) {
+		fake_err(f, "bad literal password; ");
+		return;
+	}
+	fake_send(f, "%T OK Logged in\r\n");
+	if (fake_expect(f, "APPEND \"INBOX\" (\\Seen) \"01-Jan-2026 00:00:00 +0000\" {5}") < 0)
+		return;
+	fake_send(f, "+ Ready for literal data\r\n");
+	if (fake_read_bytes(f, b, 7) < 0 || memcmp(b, "hello\r\n", 7) != 0) {
+		fake_err(f, "bad APPEND literal; ");
+		return;
+	}
+	fake_send(f, "%T OK [APPENDUID 7 9] Append completed\r\n");
+	/* refused before the literal: nothing more must follow it */
+	if (fake_expect(f, "APPEND \"Nope\" {5}") < 0)
+		return;
+	fake_send(f, "%T NO [TRYCREATE] Mailbox doesn't exist: Nope\r\n");
+	if (fake_expect(f, "NOOP") < 0)
+		return;
+	fake_send(f, "%T OK done\r\n");
+}
+
+static void test_sync_literals(void **state)
+{
+	fake f;
+	imap_client_opts o;
+	imap_client *c = NULL;
+	cut_status st;
+	imap_append_req ar;
+	imap_append_result res;
+
+	fake_start(&f, script_sync_literals);
+	o = fake_opts(&f, IMAP_TLS_NONE);
+	assert_int_equal(imap_client_connect_login(&o, "carol", "p\xc3\xa4ssword", &c, &st), 0);
+	memset(&ar, 0, sizeof(ar));
+	ar.mailbox = "INBOX";
+	ar.flags = "\\Seen \\Recent";
+	ar.internaldate = "01-Jan-2026 00:00:00 +0000";
+	ar.data = "hello";
+	ar.size = 5;
+	assert_int_equal(imap_append(c, &ar, &res, &st), 0);
+	assert_int_equal(res.uidvalidity, 7);
+	assert_int_equal(res.uid, 9);
+	memset(&ar, 0, sizeof(ar));
+	ar.mailbox = "Nope";
+	ar.data = "hello";
+	ar.size = 5;
+	assert_int_equal(imap_append(c, &ar, &res, &st), -1);
+	assert_int_equal(st.kind, CUT_FINAL);
+	assert_int_equal(st.scope, CUT_SCOPE_FOLDER);
+	assert_non_null(strstr(st.msg, "[TRYCREATE]"));
+	assert_int_equal(imap_noop(c, &st), 0);
+	imap_client_free(&c);
+	fake_finish(&f);
+}
+
+/* ---- STARTTLS ---- */
+
+static void script_no_starttls(fake *f)
+{
+	fake_send(f, "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] no TLS here\r\n");
+	/* the client must hang up without sending credentials */
+	{
+		char b[16];
+
+		if (read(f->fd, b, sizeof(b)) > 0)
+			fake_err(f, "client sent something; ");
+	}
+}
+
+static void script_injection(fake *f)
+{
+	fake_send(f, "* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n");
+	if (fake_expect(f, "STARTTLS") < 0)
+		return;
+	fake_send(f, "%T OK Begin TLS negotiation now\r\n* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] injected\r\n");
+	{
+		char b[16];
+
+		while (read(f->fd, b, sizeof(b)) > 0)
+			;
+	}
+}
+
+static void test_starttls(void **state)
+{
+	fake f;
+	imap_client_opts o;
+	imap_client *c = NULL;
+	cut_status st;
+
+	fake_start(&f, script_no_starttls);
+	o = fake_opts(&f, IMAP_TLS_STARTTLS);
+	assert_int_equal(imap_client_connect_login(&o, "dave", "pw", &c, &st), -1);
+	assert_null(c);
+	assert_int_equal(st.kind, CUT_FINAL);
+	assert_non_null(strstr(st.msg, "does not offer it"));
+	fake_finish(&f);
+
+	fake_start(&f, script_injection);
+	o = fake_opts(&f, IMAP_TLS_STARTTLS);
+	assert_int_equal(imap_client_connect(&o, &c, &st), -1);
+	assert_int_equal(st.kind, CUT_FINAL);
+	assert_non_null(strstr(st.msg, "data received after the STARTTLS answer"));
+	fake_finish(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bye_mid_fetch),
+		cmocka_unit_test(test_throttle_and_quota),
+		cmocka_unit_test(test_sync_literals),
+		cmocka_unit_test(test_starttls),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
