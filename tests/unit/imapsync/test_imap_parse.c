@@ -504,6 +504,53 @@ static void test_dovecot_transcript(void **state)
 	free(in);
 }
 
+/* Bytes recorded from the lab's Dovecot 2.3 (host2) by a scripted session:
+ * LOGIN, CAPABILITY, NAMESPACE, ENABLE, CREATE, two APPENDs, LIST RETURN
+ * (SPECIAL-USE), SELECT (CONDSTORE), ESEARCH, FETCH of metadata and header
+ * literals, FETCH BODY[] (70 bytes and 93,645 bytes), BODYSTRUCTURE,
+ * STORE, UID EXPUNGE, a NO, LOGOUT with BYE. */
+static void test_dovecot_lab_capture(void **state)
+{
+	size_t len, i, small;
+	char *in = read_file("dovecot-lab-capture.bin", &len);
+	char *whole = render(NULL, in, len, 0, 0);
+	static const size_t chunks[] = {1, 3, 16, 4096, 16384};
+
+	assert_null(strstr(whole, "ERROR"));
+	assert_non_null(strstr(whole, "name=NAMESPACE args=((S0: S1:/)) NIL NIL"));
+	assert_non_null(strstr(whole, "name=ENABLED args=A:CONDSTORE"));
+	assert_non_null(strstr(whole, "code=APPENDUID:1795898521:2:"));
+	assert_non_null(strstr(whole, "name=LIST args=(A:\\Sent) S1:/ A:Sent"));
+	assert_non_null(strstr(whole, "name=LIST args=() S1:/ A:cap-&AOk-t&AOk-"));
+	assert_non_null(strstr(whole, "code=HIGHESTMODSEQ:4:0:A:4"));
+	assert_non_null(strstr(whole, "name=ESEARCH args=(A:TAG S5:A0010) A:UID A:ALL A:1:2"));
+	assert_non_null(strstr(whole, "A:MODSEQ (A:4) A:BODY[HEADER.FIELDS (MESSAGE-ID)] SL31:"));
+	assert_non_null(strstr(whole, "args=(A:UID A:1 A:BODY[] SL70:From: a@lab.test"));
+	assert_non_null(strstr(whole, "BEGIN 93645 prefix=* 2 FETCH (UID 2 BODY[] |\nEND 93645 sum="));
+	assert_non_null(strstr(whole, "args=(A:UID A:2 A:BODY[] STREAMED:93645)"));
+	assert_non_null(strstr(whole, "A:BODYSTRUCTURE (S4:text S5:plain (S7:charset S8:us-ascii) NIL NIL"));
+	assert_non_null(strstr(whole, "[tagged tag=A0016 st=NO name=NO text=Mailbox doesn't exist"));
+	assert_non_null(strstr(whole, "[untagged tag= st=BYE name=BYE text=Logging out]"));
+	for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+		char *r = render(NULL, in, len, chunks[i], 0);
+
+		assert_string_equal(r, whole);
+		free(r);
+	}
+	/* every two-part split up to the end of the first FETCH answer */
+	small = (size_t)(strstr(in, "A0011 OK") - in);
+	free(whole);
+	whole = render(NULL, in, small, 0, 0);
+	for (i = 0; i <= small; i++) {
+		char *r = render(NULL, in, small, (size_t)-1, i);
+
+		assert_string_equal(r, whole);
+		free(r);
+	}
+	free(whole);
+	free(in);
+}
+
 /* ---- modified UTF-7 ---- */
 
 static void utf7_round(const char *utf8, const char *mutf7)
@@ -574,6 +621,7 @@ int main(void)
 		cmocka_unit_test(test_bye_and_errors),
 		cmocka_unit_test(test_sticky_error),
 		cmocka_unit_test(test_dovecot_transcript),
+		cmocka_unit_test(test_dovecot_lab_capture),
 		cmocka_unit_test(test_utf7),
 	};
 
