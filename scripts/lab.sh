@@ -824,12 +824,11 @@ start_daemon() {
 
 # wait_pid NAME: wait until the daemon's pid file names a live process.
 wait_pid() {
-	local i
-	for i in $(seq 1 100); do
-		daemon_pid "$1" >/dev/null && return 0
+	local deadline=$(($(date +%s) + ${LAB_WAIT:-30}))
+	until daemon_pid "$1" >/dev/null; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
 		sleep 0.05
 	done
-	return 1
 }
 
 # dns_ready ADDR ZONE: an authoritative answer for ZONE's SOA.
@@ -864,16 +863,18 @@ for spec in sys.argv[4:]:
 EOF
 }
 
-# wait_until DESCRIPTION CMD...: poll for up to ~10 s.
+# wait_until DESCRIPTION CMD...: poll CMD for up to LAB_WAIT (30) seconds;
+# generous because a loaded CI machine can take long to start daemons.
 wait_until() {
-	local what=$1 i
+	local what=$1 deadline=$(($(date +%s) + ${LAB_WAIT:-30}))
 	shift
-	for i in $(seq 1 100); do
-		"$@" && return 0
+	until "$@"; do
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			echo "$PROG: timed out waiting for $what" >&2
+			return 1
+		fi
 		sleep 0.1
 	done
-	echo "$PROG: timed out waiting for $what" >&2
-	return 1
 }
 
 # show_logs [NAME...]: tail the logs of the named daemons (default: all).
