@@ -456,6 +456,26 @@ int campaign_run(const campaign_opts *o, const account *accs, size_t n,
 		goto nomem;
 	mu_init = 1;
 
+	/* Safety net under the commands' own check: never an exact sync once
+	 * users may work on host2 (their new mail would be deleted). */
+	if (o->journal != NULL && campaign_mode_deletes2(o->mode)) {
+		char *fact = NULL;
+		double when = 0;
+		if (journal_fact_get(o->journal, JOURNAL_FACT_USERS_ON_HOST2,
+				     &fact, &when, st) < 0)
+			goto done;
+		if (fact != NULL) {
+			char t[40];
+			free(fact);
+			cut_time_format_rfc3339(when, t, sizeof(t));
+			cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
+				       "refused: a %s deletes on host2, and users "
+				       "may work on host2 since %s; only a "
+				       "copy-only sync may run now",
+				       campaign_mode_name(o->mode), t);
+			goto done;
+		}
+	}
 	if (o->journal != NULL && !o->dry_run &&
 	    journal_run_begin(o->journal, campaign_mode_kind(o->mode),
 			      &res->run_id, st) < 0) {

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cancel.h"
 #include "common/str.h"
 #include "cutover/campaign.h"
 
@@ -399,6 +400,83 @@ static void test_modes(void **state)
 	assert_string_equal(campaign_mode_kind(CAMPAIGN_POSTSYNC), "postsync");
 }
 
+static int cancel_run(void *ctx, const campaign_job *job, campaign_counts *c,
+		      cut_status *st)
+{
+	(void)ctx;
+	(void)c;
+	if (job->acc->line == 3) {
+		cut_cancel_request(); /* SIGINT while line 3 syncs */
+		return cut_status_set(st, CUT_CANCELLED, CUT_SCOPE_ACCOUNT,
+				      "cancelled");
+	}
+	return 0;
+}
+
+static void test_lockout_refuses_delete2(void **state)
+{
+	fake f;
+	campaign_opts o;
+	campaign_result *r = NULL;
+	cut_status st;
+	journal *j = NULL;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	pthread_mutex_init(&f.mu, NULL);
+	assert_int_equal(journal_open(dir, &j, &st), 0);
+	assert_int_equal(journal_fact_set(j, JOURNAL_FACT_USERS_ON_HOST2,
+					  "{\"reason\":\"test\"}", &st),
+			 0);
+	fake_opts(&o, &f);
+	o.journal = j;
+	assert_int_equal(campaign_run(&o, accs, 3, &r, &st), -1);
+	assert_non_null(strstr(st.msg, "users may work on host2"));
+	assert_int_equal(f.acc[1].calls, 0);
+	campaign_result_free(&r);
+	assert_int_equal(journal_fact_del(j, JOURNAL_FACT_USERS_ON_HOST2, &st),
+			 0);
+	journal_close(&j);
+	pthread_mutex_destroy(&f.mu);
+}
+
+/* Last: the cancellation flag is process-wide and cannot be reset. */
+static void test_cancel_stops_new_accounts(void **state)
+{
+	campaign_opts o;
+	campaign_result *r = NULL;
+	cut_status st;
+	journal *j = NULL;
+	double *d = NULL;
+	unsigned n = 0, before = 0;
+
+	(void)state;
+	assert_int_equal(journal_open(dir, &j, &st), 0);
+	assert_int_equal(journal_run_durations(j, "presync", 50, &d, &before,
+					       &st),
+			 0);
+	free(d);
+	campaign_opts_init(&o);
+	o.run = cancel_run;
+	o.jobs = 1;
+	o.journal = j;
+	assert_int_equal(campaign_run(&o, accs, 6, &r, &st), 0);
+	assert_true(r->cancelled);
+	assert_int_equal(r->n_ok, 2);
+	assert_int_equal(r->n_failed, 1);
+	assert_int_equal(r->acc[2].status.kind, CUT_CANCELLED);
+	assert_int_equal(r->acc[2].attempts, 1); /* not retried */
+	assert_int_equal(r->n_skipped, 3);
+	assert_int_equal(r->acc[5].attempts, 0);
+	/* No end: not a complete run, estimate ignores it. */
+	assert_int_equal(journal_run_durations(j, "presync", 50, &d, &n, &st),
+			 0);
+	assert_int_equal(n, before);
+	free(d);
+	campaign_result_free(&r);
+	journal_close(&j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +488,8 @@ int main(void)
 		cmocka_unit_test(test_no_accounts),
 		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_modes),
+		cmocka_unit_test(test_lockout_refuses_delete2),
+		cmocka_unit_test(test_cancel_stops_new_accounts),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
