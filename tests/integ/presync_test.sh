@@ -16,11 +16,14 @@
 #  - estimate: a figure within the recorded runs' range, a warning when
 #    the window is shorter, exit 3 without history.
 #
-# Runs its own lab on LAB_NET (default 127.0.3) because it stops a host2
-# path: "host2 stopped midway" is a TCP relay in front of host2 for one
-# account that dies after some bytes, so that the other accounts, which
-# share the real host2, keep working (lab.sh stop-host2 would fail them
-# all).
+# Runs its own lab on LAB_NET (default 127.0.3, PRESYNC_TEST_NET overrides)
+# with 22 accounts whose mailboxes it fills, so that it cannot disturb the
+# tests on the shared lab.  "host2 stopped midway" is a TCP relay in front
+# of host2 for one account that dies after some bytes, so that the other
+# accounts, which share the real host2, keep working (lab.sh stop-host2
+# would fail them all).
+#
+# ctest: own-lab timeout=900
 
 TEST_NAME=presync_test
 # shellcheck source=tests/integ/lib.sh
@@ -44,7 +47,6 @@ cut() { "$CUTOVER_BIN" "$@"; }
 pw() { echo "pass-$1"; }
 h1args() { echo --host "$LAB_HOST1" --port "$LAB_IMAPS_PORT" --user "$1" --password "$(pw "$1")" --ca "$LAB_CA"; }
 h2args() { echo --host "$LAB_HOST2" --port "$LAB_IMAPS_PORT" --user "$1" --password "$(pw "$1")" --ca "$LAB_CA"; }
-# shellcheck disable=SC2046
 compare() {
 	python3 "$S/mailbox_compare.py" compare \
 		--host1 "$LAB_HOST1" --port1 "$LAB_IMAPS_PORT" --user1 "$1" --password1 "$(pw "$1")" \
@@ -112,12 +114,14 @@ write_plan "$tmp/plan.ini" "$tmp/accounts.csv" "$state" 1h
 
 # ---------------------------------------------------------------------------
 note "dry run: nothing changed, nothing recorded"
-python3 "$S/mailbox_compare.py" snapshot $(h2args user01) --ca "$LAB_CA" >"$tmp/before.json"
+# shellcheck disable=SC2046
+python3 "$S/mailbox_compare.py" snapshot $(h2args user01) >"$tmp/before.json"
 rc=0
 cut --dry-run presync "$tmp/plan.ini" >"$tmp/dry.out" 2>"$tmp/dry.err" || rc=$?
 assert_eq 0 "$rc" "dry-run exit"
 assert_contains "$(cat "$tmp/dry.err")" "would copy" "dry-run log"
-python3 "$S/mailbox_compare.py" snapshot $(h2args user01) --ca "$LAB_CA" >"$tmp/after.json"
+# shellcheck disable=SC2046
+python3 "$S/mailbox_compare.py" snapshot $(h2args user01) >"$tmp/after.json"
 cmp -s "$tmp/before.json" "$tmp/after.json" || fail "--dry-run changed host2"
 assert_eq 0 "$(sqlite3 "$db" 'SELECT count(*) FROM runs' 2>/dev/null || echo 0)" "runs after dry-run"
 
