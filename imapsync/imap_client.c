@@ -349,12 +349,20 @@ static void client_classify(imap_client *c, client_cmd *cmd, const imap_resp *r,
 		kind = CUT_TEMP;
 		hint = "";
 	}
-	cut_status_set(st, kind, scope, "%s%s%s: %s failed: %s %s%s%s%s%s",
-		       c->name, c->user ? " user " : "", c->user ? c->user : "",
-		       cmd->what, imap_status_name(r->status),
-		       r->code.kind != IMAP_CODE_NONE ? "[" : "",
-		       r->code.kind != IMAP_CODE_NONE ? r->code.name : "",
-		       r->code.kind != IMAP_CODE_NONE ? "] " : "", r->text, hint);
+	{
+		/* "Authentication failed." + ": check ..." reads badly */
+		int tlen = (int)strlen(r->text);
+
+		if (hint[0] != '\0' && tlen > 0 && r->text[tlen - 1] == '.')
+			tlen--;
+		cut_status_set(st, kind, scope, "%s%s%s: %s failed: %s %s%s%s%.*s%s",
+			       c->name, c->user ? " user " : "", c->user ? c->user : "",
+			       cmd->what, imap_status_name(r->status),
+			       r->code.kind != IMAP_CODE_NONE ? "[" : "",
+			       r->code.kind != IMAP_CODE_NONE ? r->code.name : "",
+			       r->code.kind != IMAP_CODE_NONE ? "] " : "", tlen, r->text,
+			       hint);
+	}
 	st->retry_after_ms = retry;
 }
 
@@ -1001,8 +1009,9 @@ static int client_literal_event(imap_client *c, const imap_event *ev, cut_status
 	return 0;
 }
 
-/* Parses what is in rbuf.  stop_after_tag: return as soon as the command
- * with that tag completed (STARTTLS must not read past its answer). */
+/* Parses and dispatches what is in rbuf.  After an accepted STARTTLS it
+ * stops (c->stop_input) and leaves the rest unread: anything there came in
+ * plaintext before the handshake and is refused by the caller. */
 static int client_process_input(imap_client *c, cut_status *st)
 {
 	for (;;) {
@@ -1794,7 +1803,6 @@ int imap_uid_fetch_async(imap_client *c, const imap_fetch_req *req, imap_done_fn
 {
 	client_cmd *cmd;
 	cut_buf *t;
-	const char *sp = "";
 
 	if (client_check(c, st) < 0)
 		return -1;
@@ -1810,7 +1818,6 @@ int imap_uid_fetch_async(imap_client *c, const imap_fetch_req *req, imap_done_fn
 	cmd->fetch.sink = NULL;
 	t = &cmd->seg[0].text;
 	cut_buf_printf(t, "UID FETCH %s (UID", req->uid_set);
-	(void)sp;
 	if (req->items & IMAP_FETCH_FLAGS)
 		cut_buf_puts(t, " FLAGS");
 	if (req->items & IMAP_FETCH_INTERNALDATE)
@@ -2079,7 +2086,7 @@ int imap_uid_store_async(imap_client *c, const char *uid_set, const char *op, in
 	if (cmd == NULL)
 		return cut_status_set(st, CUT_TEMP, CUT_SCOPE_LOCAL, "out of memory");
 	snprintf(cmd->what, sizeof(cmd->what), "UID STORE %.60s %s (%.60s)", uid_set, op,
-		 flags);
+		 flags ? flags : "");
 	cut_buf_printf(&cmd->seg[0].text, "UID STORE %s %s%s (%s)", uid_set, op,
 		       silent ? ".SILENT" : "", flags ? flags : "");
 	cmd->done_fn = done;

@@ -368,7 +368,7 @@ static const struct {
  * cursor is restored and the caller treats everything as text. */
 static int parse_code(cursor *c, imap_code *code)
 {
-	size_t start = c->pos, i;
+	size_t i;
 	imap_item name, *args = NULL;
 
 	memset(&name, 0, sizeof(name));
@@ -427,7 +427,6 @@ static int parse_code(cursor *c, imap_code *code)
 	default:
 		break;
 	}
-	(void)start;
 	return 0;
 }
 
