@@ -115,7 +115,7 @@ def cmd_append(c, a):
     w = wire_name(a.folder, prefix, delim)
     imaplab.ensure_folder(c, w)
     for n in range(a.count):
-        msg = make_message(rng, 100000 + n, 2048, date_header=a.date_header, tag=a.tag)
+        msg = make_message(rng, 100000 + n, a.size, date_header=a.date_header, tag=a.tag)
         append(c, w, msg, [], time.time() - a.age)
     print("appended %d to %s" % (a.count, w))
 
@@ -166,6 +166,7 @@ def main():
     p.add_argument("--folder", default="INBOX")
     p.add_argument("--date-header", default=None)
     p.add_argument("--tag", default="new")
+    p.add_argument("--size", type=int, default=2048, help="append: message size")
     p.add_argument("--age", type=float, default=0, help="INTERNALDATE = now - AGE seconds")
     a = p.parse_args()
     c = imaplab.connect(a.host, a.port, a.user, a.password, a.ca, a.tls)

@@ -9,13 +9,13 @@
 # during a copy and during a postsync, postsync by arrival time (a 2001
 # Date header arriving now moves; older INBOX mail and other folders stay),
 # option safety (exit 2 and 4).
-# Env: SYNC_USER (default user05), CUTOVER_BIN.
+# Env: SYNC_USER (default user24), CUTOVER_BIN.
 # shellcheck source=tests/integ/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 [ -n "$CUTOVER_BIN" ] && [ -x "$CUTOVER_BIN" ] || skip "CUTOVER_BIN not set"
 lab_up
-U=${SYNC_USER:-user05}
+U=${SYNC_USER:-user24}
 T=$(test_tmpdir)
 S=$CUTOVER_SOURCE_DIR/scripts
 printf '%s\n' "pass-$U" >"$T/pass"
@@ -157,10 +157,24 @@ sync --delete1 --maxage 1h --folder INBOX >/dev/null || fail "second postsync fa
 assert_eq 1 "$(count 2 INBOX USERONH2)" "host2 user message"
 assert_eq 3 "$(count 2 INBOX POSTNEW)" "POSTNEW on host2 after a second postsync"
 
-note "kill -9 during a postsync, then run again"
-python3 "$S/gen_corpus.py" append "${C1[@]}" --folder INBOX --count 40 --tag POSTKILL --seed 11
-sync_killed_during "[ \$(python3 $S/mailbox_compare.py count ${C2[*]} --folder INBOX --subject POSTKILL) -gt 0 ]" \
+note "kill -9 during a postsync (copied, not yet deleted on host1), then run again"
+python3 "$S/gen_corpus.py" append "${C1[@]}" --folder INBOX --count 120 --size 60000 --tag POSTKILL --seed 11
+sync_killed_during "[ \$($LAB_DOVEADM2 search -u $U mailbox INBOX subject POSTKILL 2>/dev/null | wc -l) -gt 0 ]" \
 	--delete1 --maxage 1h --folder INBOX
+note "after the kill: host1 $(count 1 INBOX POSTKILL), host2 $(count 2 INBOX POSTKILL) POSTKILL messages"
 sync --delete1 --maxage 1h --folder INBOX >/dev/null || fail "postsync after kill failed"
 assert_eq 0 "$(count 1 INBOX POSTKILL)" "POSTKILL left on host1"
-assert_eq 40 "$(count 2 INBOX POSTKILL)" "POSTKILL on host2 (no loss, no duplicate)"
+assert_eq 120 "$(count 2 INBOX POSTKILL)" "POSTKILL on host2 (no loss, no duplicate)"
+
+note "resume of a postsync that copied but died before deleting on host1"
+# The same 5 messages on both servers: exactly the state such a crash leaves.
+for c in C1 C2; do
+	eval "args=(\"\${$c[@]}\")"
+	python3 "$S/gen_corpus.py" append "${args[@]}" --folder INBOX --count 5 --tag HALFDONE --seed 13 \
+		--date-header "Tue, 02 Jan 2024 10:00:00 +0000" >/dev/null
+done
+sync --delete1 --maxage 1h --folder INBOX --json >"$T/half.json" || fail "postsync (resume) failed"
+assert_eq 0 "$(json_total copied <"$T/half.json")" "copied by the resumed postsync"
+assert_eq 5 "$(json_total deleted1 <"$T/half.json")" "deleted on host1 by the resumed postsync"
+assert_eq 0 "$(count 1 INBOX HALFDONE)" "HALFDONE left on host1"
+assert_eq 5 "$(count 2 INBOX HALFDONE)" "HALFDONE on host2 (no duplicate)"
