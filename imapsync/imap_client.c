@@ -1216,6 +1216,20 @@ static int cmd_add_string(imap_client *c, client_cmd *cmd, const char *s, size_t
 
 	if (imap_quote(&seg->text, s, len) == 0)
 		return 0;
+	/* RFC 6855 3: after ENABLE UTF8=ACCEPT quoted strings carry UTF-8 */
+	if (imap_client_enabled(c, "UTF8=ACCEPT") && cut_utf8_valid(s, len) &&
+	    memchr(s, '\0', len) == NULL && memchr(s, '\r', len) == NULL &&
+	    memchr(s, '\n', len) == NULL) {
+		size_t i;
+
+		cut_buf_append(&seg->text, "\"", 1);
+		for (i = 0; i < len; i++) {
+			if (s[i] == '"' || s[i] == '\\')
+				cut_buf_append(&seg->text, "\\", 1);
+			cut_buf_append(&seg->text, &s[i], 1);
+		}
+		return cut_buf_append(&seg->text, "\"", 1);
+	}
 	if (cmd->nseg == CLIENT_MAX_SEGS)
 		return -1;
 	/* RFC 7888: {n+} needs no round trip */

@@ -696,11 +696,14 @@ int main(void)
 {
 	int n = (int)strtol(env("LAB_ACCOUNTS"), NULL, 10);
 
-	/* the last two lab accounts, which the other tests leave alone */
+	/* accounts the other integration tests leave alone: the last one
+	 * (logins only) and the third from last (mailboxes it creates and
+	 * deletes); sync_test.sh uses user24 of the default 25 */
+	MUST(n >= 3, "LAB_ACCOUNTS=%d: need at least 3", n);
 	snprintf(user_a, sizeof(user_a), "user%02d", n);
 	snprintf(pass_a, sizeof(pass_a), "pass-user%02d", n);
-	snprintf(user_b, sizeof(user_b), "user%02d", n - 1);
-	snprintf(pass_b, sizeof(pass_b), "pass-user%02d", n - 1);
+	snprintf(user_b, sizeof(user_b), "user%02d", n - 2);
+	snprintf(pass_b, sizeof(pass_b), "pass-user%02d", n - 2);
 
 	if (getenv("IMAP_TEST_TRACE") != NULL)
 		cut_log_set_level(CUT_LOG_TRACE);
