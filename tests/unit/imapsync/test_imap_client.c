@@ -122,23 +122,48 @@ static void *fake_main(void *arg)
 	return NULL;
 }
 
-static void fake_start(fake *f, void (*script)(fake *))
+/* Listens on 127.0.0.1 (or ::1 when v6; returns -1 if IPv6 is off). */
+static int fake_start_af(fake *f, void (*script)(fake *), int v6)
 {
 	struct sockaddr_in a;
-	socklen_t alen = sizeof(a);
+	struct sockaddr_in6 a6;
+	socklen_t alen;
 
 	memset(f, 0, sizeof(*f));
 	f->script = script;
-	f->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	f->lfd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+	if (f->lfd < 0 && v6)
+		return -1;
 	assert_true(f->lfd >= 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(f->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(f->lfd, 1), 0);
-	assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&a, &alen), 0);
-	f->port = ntohs(a.sin_port);
+	if (v6) {
+		memset(&a6, 0, sizeof(a6));
+		a6.sin6_family = AF_INET6;
+		a6.sin6_addr = in6addr_loopback;
+		if (bind(f->lfd, (struct sockaddr *)&a6, sizeof(a6)) < 0) {
+			close(f->lfd);
+			return -1;
+		}
+		alen = sizeof(a6);
+		assert_int_equal(listen(f->lfd, 1), 0);
+		assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&a6, &alen), 0);
+		f->port = ntohs(a6.sin6_port);
+	} else {
+		memset(&a, 0, sizeof(a));
+		a.sin_family = AF_INET;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		assert_int_equal(bind(f->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+		alen = sizeof(a);
+		assert_int_equal(listen(f->lfd, 1), 0);
+		assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&a, &alen), 0);
+		f->port = ntohs(a.sin_port);
+	}
 	assert_int_equal(pthread_create(&f->th, NULL, fake_main, f), 0);
+	return 0;
+}
+
+static void fake_start(fake *f, void (*script)(fake *))
+{
+	fake_start_af(f, script, 0);
 }
 
 static void fake_finish(fake *f)
@@ -393,6 +418,35 @@ static void test_starttls(void **state)
 	fake_finish(&f);
 }
 
+/* ---- IPv6 ---- */
+
+static void script_v6(fake *f)
+{
+	fake_send(f, "* PREAUTH [CAPABILITY IMAP4rev1] pre-authenticated\r\n");
+	if (fake_expect(f, "NOOP") < 0)
+		return;
+	fake_send(f, "%T OK done\r\n");
+}
+
+static void test_ipv6(void **state)
+{
+	fake f;
+	imap_client_opts o;
+	imap_client *c = NULL;
+	cut_status st;
+
+	if (fake_start_af(&f, script_v6, 1) < 0)
+		skip();
+	o = fake_opts(&f, IMAP_TLS_NONE);
+	o.host = "::1";
+	/* PREAUTH: no login needed */
+	assert_int_equal(imap_client_connect_login(&o, "eve", "pw", &c, &st), 0);
+	assert_non_null(strstr(imap_client_name(c), "[::1]:"));
+	assert_int_equal(imap_noop(c, &st), 0);
+	imap_client_free(&c);
+	fake_finish(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +454,7 @@ int main(void)
 		cmocka_unit_test(test_throttle_and_quota),
 		cmocka_unit_test(test_sync_literals),
 		cmocka_unit_test(test_starttls),
+		cmocka_unit_test(test_ipv6),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
