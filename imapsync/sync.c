@@ -234,6 +234,7 @@ static int sync_list_both(sync_run *r, uint32_t exists1, sync_list *l1,
 {
 	imap_fetch_req req;
 	cut_status s1, s2;
+	int ret = 0;
 
 	cut_status_clear(&s1);
 	cut_status_clear(&s2);
@@ -246,16 +247,20 @@ static int sync_list_both(sync_run *r, uint32_t exists1, sync_list *l1,
 	if (exists1 > 0) {
 		req.ctx = l1;
 		if (imap_uid_fetch_async(r->c1, &req, list_fetch_done, &s1, st) < 0)
-			return -1;
+			ret = -1;
 	}
-	if (l2 != NULL && exists2 > 0) {
+	if (ret == 0 && l2 != NULL && exists2 > 0) {
 		req.ctx = l2;
 		if (imap_uid_fetch_async(r->c2, &req, list_fetch_done, &s2, st) < 0)
-			return -1;
+			ret = -1;
 	}
-	if (imap_client_run(r->c1, st) < 0)
-		return -1;
-	if (l2 != NULL && imap_client_run(r->c2, st) < 0)
+	/* Both clients always run dry, even when one side failed: their
+	 * queued FETCHes point at s1/s2 (this frame) and l1/l2. */
+	if (imap_client_run(r->c1, ret < 0 ? NULL : st) < 0)
+		ret = -1;
+	if (l2 != NULL && imap_client_run(r->c2, ret < 0 ? NULL : st) < 0)
+		ret = -1;
+	if (ret < 0)
 		return -1;
 	if (cut_status_failed(&s1)) {
 		cut_status_copy(st, &s1);
