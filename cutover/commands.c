@@ -72,6 +72,7 @@ const cli_command cli_commands[] = {
 	 "  --ca-file FILE  --tls-name1 NAME  --tls-name2 NAME  --insecure\n"
 	 "  --delete2  --delete2-folders  --delete1  --maxage DURATION\n"
 	 "  --folder NAME (repeatable)  --justlogin\n"
+	 "  --timeout DURATION  give up on a server silent this long (default 2m)\n"
 	 "Passwords come from the pass files (first line) or from the environment\n"
 	 "(CUTOVER_PASSWORD1, CUTOVER_PASSWORD2), never from the command line.\n",
 	 cmd_sync},
