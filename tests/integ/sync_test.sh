@@ -129,6 +129,17 @@ sync --delete2 --json >"$T/d2.json" || fail "sync --delete2 failed"
 assert_eq 5 "$(json_total deleted2 <"$T/d2.json")" "deleted on host2"
 compare || fail "not converged with --delete2"
 
+note "host2-only folders stay unless --delete2-folders"
+$LAB_DOVEADM2 mailbox create -u "$U" "Only on host2" || fail "doveadm mailbox create"
+sync --delete2 >/dev/null || fail "sync --delete2 failed"
+$LAB_DOVEADM2 mailbox list -u "$U" | grep -qx "Only on host2" || fail "host2-only folder deleted without --delete2-folders"
+sync --delete2 --delete2-folders >/dev/null || fail "sync --delete2-folders failed"
+if $LAB_DOVEADM2 mailbox list -u "$U" | grep -qx "Only on host2"; then
+	fail "host2-only folder kept with --delete2-folders"
+fi
+$LAB_DOVEADM2 mailbox list -u "$U" | grep -qx INBOX || fail "INBOX gone"
+compare || fail "--delete2-folders touched a synced folder"
+
 note "postsync: new arrivals on host1 INBOX move, the rest stays"
 snap1 >"$T/h1.pre"
 python3 "$S/gen_corpus.py" append "${C1[@]}" --folder INBOX --count 3 --tag POSTNEW --seed 5
