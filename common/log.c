@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 static cut_log_level log_level = CUT_LOG_INFO;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -63,6 +64,9 @@ void cut_log(cut_log_level level, const char *fmt, ...)
 
 void cut_log_progress(const char *line)
 {
+	/* A log file or pipe gets no carriage returns or escape sequences. */
+	if (!isatty(fileno(stderr)))
+		return;
 	pthread_mutex_lock(&log_lock);
 	fputs("\r\033[K", stderr);
 	if (line != NULL) {
