@@ -334,7 +334,10 @@ int cmd_sync(const cli_globals *g, int argc, char **argv)
 			}
 			break;
 		default:
-			rc = cli_usage_error(cmd, "unknown or incomplete option %s",
+			/* Not the value after '=': it may be a password typed
+			 * where none is accepted (--password1=...). */
+			rc = cli_usage_error(cmd, "unknown or incomplete option %.*s",
+					     (int)strcspn(argv[optind - 1], "="),
 					     argv[optind - 1]);
 			goto done;
 		}

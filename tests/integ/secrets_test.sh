@@ -55,6 +55,11 @@ rc=0
 	--host2 "$LAB_HOST2" --user2 "$UA" >"$T/o" 2>"$T/e" || rc=$?
 assert_eq 2 "$rc" "sync --password1"
 rc=0
+"$BIN" sync --host1 "$LAB_HOST1" --user1 "$UA" --password1="$PW_A" \
+	--host2 "$LAB_HOST2" --user2 "$UA" >"$T/o" 2>"$T/e" || rc=$?
+assert_eq 2 "$rc" "sync --password1=..."
+no_secret "the usage error for --password1=..." "$T/o" "$T/e"
+rc=0
 "$BIN" sync --host1 "$LAB_HOST1" --user1 "$UA" --host2 "$LAB_HOST2" --user2 "$UA" \
 	"$PW_A" >"$T/o" 2>"$T/e" || rc=$?
 assert_eq 2 "$rc" "sync with a stray password argument"
