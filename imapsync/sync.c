@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/log.h"
@@ -246,16 +247,13 @@ static int sync_list_both(sync_run *r, uint32_t exists1, sync_list *l1,
 	req.on_msg = list_on_msg;
 	if (exists1 > 0) {
 		req.ctx = l1;
-		if (imap_uid_fetch_async(r->c1, &req, list_fetch_done, &s1, st) < 0)
-			ret = -1;
+		ret = imap_uid_fetch_async(r->c1, &req, list_fetch_done, &s1, st);
 	}
 	if (ret == 0 && l2 != NULL && exists2 > 0) {
 		req.ctx = l2;
-		if (imap_uid_fetch_async(r->c2, &req, list_fetch_done, &s2, st) < 0)
-			ret = -1;
+		ret = imap_uid_fetch_async(r->c2, &req, list_fetch_done, &s2, st);
 	}
-	/* Both clients always run dry, even when one side failed: their
-	 * queued FETCHes point at s1/s2 (this frame) and l1/l2. */
+	/* Both run dry whatever happened: queued commands point at s1/s2. */
 	if (imap_client_run(r->c1, ret < 0 ? NULL : st) < 0)
 		ret = -1;
 	if (l2 != NULL && imap_client_run(r->c2, ret < 0 ? NULL : st) < 0)
@@ -788,6 +786,16 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 		/* Selected messages still missing on host2 stay on host1. */
 		fr->c.failed += confirmed->n_copy;
 		fr->c.in_sync += plan->n_in_sync;
+#ifdef CUTOVER_DEBUG_HOOKS
+		/* Test hook (tests/integ/faults_test.sh): die after the copies
+		 * are confirmed on host2 and before host1 is touched. */
+		if (getenv("CUTOVER_TEST_EXIT_BEFORE_DELETE1") != NULL &&
+		    confirmed->n_delete1 > 0) {
+			cut_warn("test hook: exiting before %zu host1 deletions",
+				 confirmed->n_delete1);
+			_exit(99);
+		}
+#endif
 		if (sync_delete_kind(&f, confirmed, SYNC_ACT_DELETE1, &l1, st) < 0)
 			sync_folder_error(fr, "%s", st->msg);
 	}
