@@ -195,7 +195,8 @@ static void cmd_sync_text(const sync_result *r, const sync_opts *o)
 		printf("host1: %s\nhost2: %s\n", r->host1_desc,
 		       r->host2_desc != NULL ? r->host2_desc : "-");
 	if (o->justlogin) {
-		printf("login ok on both servers\n");
+		if (r->login_ok)
+			printf("login ok on both servers\n");
 		return;
 	}
 	for (size_t i = 0; i < r->n_folders; i++) {
