@@ -109,12 +109,14 @@ run_count() {
 	"$PYTHON" "$RUN_S/mailbox_compare.py" count $args --folder "$3" --subject "$4"
 }
 
-# run_snapshot HOST USER: canonical JSON of one account.
+# run_snapshot HOST USER: canonical JSON of one account, without the
+# RFC 3501 \Marked/\Unmarked hints (they change when mail merely arrives).
 run_snapshot() {
 	local args
 	if [ "$1" = 1 ]; then args=$(h1args "$2"); else args=$(h2args "$2"); fi
 	# shellcheck disable=SC2086
-	"$PYTHON" "$RUN_S/mailbox_compare.py" snapshot $args
+	"$PYTHON" "$RUN_S/mailbox_compare.py" snapshot $args |
+		jq -S 'map_values(.attrs -= ["\\marked", "\\unmarked"])'
 }
 
 # run_compare USER [--allow-extra]: every host1 folder on host2.
