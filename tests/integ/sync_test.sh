@@ -88,6 +88,10 @@ assert_rc 2 sync --bogus
 note "--justlogin"
 out=$(sync --justlogin)
 assert_contains "$out" "login ok"
+rc=0
+out=$("$CUTOVER_BIN" sync "${H1[@]}" --tls-name2 wrong.lab.test --justlogin 2>&1) || rc=$?
+assert_eq 1 "$rc" "exit status with a certificate name mismatch"
+assert_not_contains "$out" "login ok"
 
 note "--dry-run on an empty host2 changes nothing on either server"
 snap1 >"$T/h1.before"
