@@ -11,6 +11,7 @@
 # by tests/data/hostile/gen_hostile.py (deterministic).  No lab needed:
 # the plan's DNS server is 127.0.0.1:9 (discard; nothing is sent because
 # every run stops at the plan).
+# ctest: own-lab
 source "$(dirname "$0")/lib.sh"
 
 [ -n "$CUTOVER_BIN" ] || CUTOVER_BIN=$CUTOVER_SOURCE_DIR/build/bin/cutover
