@@ -384,6 +384,7 @@ static int tcp_exchange(const dns_update_server *server, const uint8_t *msg,
 	char peer[CUT_HOST_MAX + 8];
 	uint8_t hdr[2], *out = NULL, *reply = NULL;
 	size_t rlen;
+	unsigned ignored = 0;
 	int fd, ret = -1;
 
 	*reply_r = NULL;
@@ -399,18 +400,26 @@ static int tcp_exchange(const dns_update_server *server, const uint8_t *msg,
 	if (io_all(fd, out, len + 2, 1, deadline, peer, st) < 0)
 		goto done;
 	for (;;) {
-		if (io_all(fd, hdr, 2, 0, deadline, peer, st) < 0)
+		if (io_all(fd, hdr, 2, 0, deadline, peer, st) < 0 ||
+		    (rlen = (size_t)((hdr[0] << 8) | hdr[1]),
+		     free(reply), reply = malloc(rlen > 0 ? rlen : 1)) == NULL ||
+		    io_all(fd, reply, rlen, 0, deadline, peer, st) < 0) {
+			if (ignored > 0 && st != NULL) {
+				size_t used = strlen(st->msg);
+
+				snprintf(st->msg + used, sizeof(st->msg) - used,
+					 " (%u message%s with another id "
+					 "ignored)",
+					 ignored, ignored == 1 ? "" : "s");
+			}
 			goto done;
-		rlen = (size_t)((hdr[0] << 8) | hdr[1]);
-		free(reply);
-		reply = malloc(rlen > 0 ? rlen : 1);
-		if (reply == NULL)
-			goto done;
-		if (io_all(fd, reply, rlen, 0, deadline, peer, st) < 0)
-			goto done;
+		}
+		/* RFC 1035 4.1.1: the reply copies the id of the request */
 		if (rlen >= 12 && reply[0] == msg[0] && reply[1] == msg[1])
 			break;
-		cut_debug("%s: ignoring a reply with another id", peer);
+		ignored++;
+		cut_debug("%s: ignoring a %zu-byte message with another id",
+			  peer, rlen);
 	}
 	*reply_r = reply;
 	*reply_len_r = rlen;
@@ -431,6 +440,20 @@ static uint16_t random_id(void)
 	if (RAND_bytes(b, 2) != 1)
 		return (uint16_t)(cut_monotonic() * 1e6);
 	return (uint16_t)((b[0] << 8) | b[1]);
+}
+
+/* A DNS message (ldns parses it) that is a reply (QR, RFC 1035 4.1.1)
+ * with opcode UPDATE (RFC 2136 3.8). */
+static int update_reply_wellformed(const uint8_t *reply, size_t len)
+{
+	ldns_pkt *pkt = NULL;
+	int ok;
+
+	if (len < 12 || (reply[2] & 0x80) == 0 || ((reply[2] >> 3) & 0x0F) != 5)
+		return 0;
+	ok = ldns_wire2pkt(&pkt, reply, len) == LDNS_STATUS_OK;
+	ldns_pkt_free(pkt);
+	return ok;
 }
 
 /* ---- rcode and TSIG outcome -> sentence ---- */
@@ -507,17 +530,30 @@ cut_kind dns_update_explain(const dns_update_reply *r, const char *server,
 			 server, key_name, zone, (unsigned)r->tsig_error);
 		return CUT_FINAL;
 	}
+	if (r->tsig_present && !r->signed_ok) {
+		/* RFC 8945 5.3: a reply to a signed request is signed with
+		 * the same key; one whose MAC does not verify may be forged */
+		snprintf(buf, n,
+			 "%s answered the UPDATE of zone %s (%s) with a TSIG "
+			 "signature that does not verify with key \"%s\": the "
+			 "reply may be forged or corrupted and is not trusted; "
+			 "nothing is counted as done (check the records with "
+			 "`cutover dns show`; re-running is safe)",
+			 server, zone, dns_update_rcode_name(r->rcode), key_name);
+		return CUT_FINAL;
+	}
+	if (!r->tsig_present && r->rcode == DNS_RCODE_NOERROR) {
+		snprintf(buf, n,
+			 "%s answered the UPDATE of zone %s without a TSIG "
+			 "signature although it was signed with key \"%s\" "
+			 "(RFC 8945 5.3): the reply cannot be trusted; nothing "
+			 "is counted as done (check the records with `cutover "
+			 "dns show`; re-running is safe)",
+			 server, zone, key_name);
+		return CUT_FINAL;
+	}
 	switch (r->rcode) {
 	case DNS_RCODE_NOERROR:
-		if (!r->signed_ok) {
-			snprintf(buf, n,
-				 "%s answered the UPDATE of zone %s without a "
-				 "valid TSIG signature from key \"%s\": the reply "
-				 "cannot be trusted (re-read the records to see "
-				 "what happened)",
-				 server, zone, key_name);
-			return CUT_FINAL;
-		}
 		snprintf(buf, n, "%s accepted the UPDATE of zone %s (key \"%s\")",
 			 server, zone, key_name);
 		return CUT_OK;
@@ -615,10 +651,22 @@ int dns_update_send(const dns_update_server *server, const dns_update *u,
 					 st->msg, reply_r->attempts, attempts);
 				continue;
 			}
-			cut_status_prefix(st, "UPDATE of zone %s: ", u->zone);
+			cut_status_prefix(st, "UPDATE of zone %s, attempt %u of "
+					      "%u: ",
+					  u->zone, reply_r->attempts, attempts);
 			goto done;
 		}
 		break;
+	}
+	reply_r->rcode = -1;
+	if (!update_reply_wellformed(reply, rlen)) {
+		cut_status_set(st, CUT_FINAL, CUT_SCOPE_SERVER,
+			       "%s sent a malformed reply (%zu bytes) to the "
+			       "UPDATE of zone %s: whether it was applied is "
+			       "unknown; nothing is counted as done (re-running "
+			       "is safe: the prerequisites stop a second change)",
+			       peer, rlen, u->zone);
+		goto done;
 	}
 	reply_r->rcode = reply[3] & 0x0F;
 	if (dns_tsig_verify(key, reply, rlen, mac, mlen, &tr, st) < 0) {
@@ -626,13 +674,19 @@ int dns_update_send(const dns_update_server *server, const dns_update *u,
 		goto done;
 	}
 	reply_r->tsig_error = tr.error;
+	reply_r->tsig_present = tr.present;
 	reply_r->signed_ok = tr.present && tr.key_matches && tr.verified;
 	if (tr.error == DNS_TSIG_BADTIME)
 		reply_r->clock_offset = (double)tr.server_time - signed_at;
-	if (tr.present && tr.error == 0 && !reply_r->signed_ok)
-		cut_warn("%s: the reply's TSIG signature does not verify", peer);
 	kind = dns_update_explain(reply_r, peer, u->zone, key->name, sentence,
 				  sizeof(sentence));
+	if (kind != CUT_OK && !tr.present &&
+	    reply_r->rcode != DNS_RCODE_NOERROR) {
+		size_t used = strlen(sentence);
+
+		snprintf(sentence + used, sizeof(sentence) - used,
+			 " (the reply was not signed)");
+	}
 	if (kind != CUT_OK) {
 		cut_status_set(st, kind, CUT_SCOPE_SERVER, "%s", sentence);
 		goto done;

@@ -85,6 +85,7 @@ typedef struct dns_update_server {
 /** What the server answered to an UPDATE. */
 typedef struct dns_update_reply {
 	int rcode;             /* DNS_RCODE_* (extended bits not used) */
+	int tsig_present;      /* the reply carries a TSIG RR */
 	int signed_ok;         /* TSIG present, our key, MAC verified */
 	uint16_t tsig_error;   /* RFC 8945 TSIG error (BADKEY...), 0 if none */
 	double clock_offset;   /* BADTIME: server time - our signing time */
@@ -96,9 +97,14 @@ typedef struct dns_update_reply {
  * verifies its TSIG.  Timeouts and lost connections are retried up to
  * server->attempts times, each with a new id and signature (safe: the
  * prerequisites make a replay fail rather than apply twice).
+ * A reply that is not a well-formed DNS message answering an UPDATE
+ * (QR set, opcode UPDATE), or that never comes within the attempts, is a
+ * failure naming server:port; replies with another message id are
+ * ignored (RFC 1035 4.1.1, RFC 7766 7).
  * @return 0 when the server said NOERROR with a verified signature;
- *         -1 otherwise, with *reply_r filled as far as known and *st a
- *         sentence from dns_update_explain().
+ *         -1 otherwise, with *reply_r filled as far as known (rcode -1
+ *         when no usable reply came) and *st a sentence from
+ *         dns_update_explain().
  */
 int dns_update_send(const dns_update_server *server, const dns_update *u,
 		    const tsig_key *key, dns_update_reply *reply_r,
