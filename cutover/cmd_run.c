@@ -417,7 +417,19 @@ int cmd_run(const cli_globals *g, int argc, char **argv)
 		fprintf(stderr, "cutover: %s\n", st.msg);
 		goto done;
 	}
+	ctx.p = p;
+	ctx.j = j;
+	ctx.accs = accs;
+	ctx.n_accs = n_accs;
+	ops = run_ops(&ctx);
 	if (cur == RUN_STEP_DONE) {
+		/* Every step is done; a run that died right after the last one
+		 * has not journaled "done" (nor notified it) yet: do that. */
+		if (!g->dry_run &&
+		    (journal_lock(j, &st) < 0 || runplan_execute(p, j, &ops, &st) < 0)) {
+			fprintf(stderr, "cutover: %s\n", st.msg);
+			goto done;
+		}
 		printf("the cutover of this plan is already done; see `cutover "
 		       "status`, and run `cutover postsync` for stragglers\n");
 		rc = CUT_EXIT_OK;
@@ -461,11 +473,6 @@ int cmd_run(const cli_globals *g, int argc, char **argv)
 			 runplan_step_name(cur), runplan_step_title(cur));
 	}
 
-	ctx.p = p;
-	ctx.j = j;
-	ctx.accs = accs;
-	ctx.n_accs = n_accs;
-	ops = run_ops(&ctx);
 	if (runplan_execute(p, j, &ops, &st) < 0) {
 		runplan_current(p, j, &cur, NULL);
 		fprintf(stderr, "cutover: step %s failed: %s\n",
