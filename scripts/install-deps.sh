@@ -15,7 +15,7 @@ PACKAGES=(
 	dovecot-core dovecot-imapd isync
 	iproute2 openssl ldnsutils python3
 	# test tooling
-	valgrind sqlite3 procps util-linux bsdutils # script(1) for pty tests
+	valgrind sqlite3 jq procps util-linux bsdutils # script(1) for pty tests
 )
 
 # One dpkg-query for all; "install ok installed" is the only usable state.
