@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
 
 #include <ares.h>
 #include <ldns/ldns.h>
@@ -409,6 +408,8 @@ int dns_query_run(dns_query *q, size_t n, double timeout, cut_status *st)
 	ares_channel *ch = NULL;
 	size_t *ch_of = NULL; /* query index -> channel index */
 	query_slot *slots = NULL;
+	struct pollfd *pfds = NULL;
+	size_t *pfd_ch = NULL; /* pfds[i] belongs to ch[pfd_ch[i]] */
 	size_t n_ch = 0, i, k;
 	double deadline;
 	int status = -1;
@@ -472,26 +473,45 @@ int dns_query_run(dns_query *q, size_t n, double timeout, cut_status *st)
 		free(wire);
 	}
 
-	/* One event loop over every channel. */
+	/* One event loop over every channel, on poll(): descriptors above
+	 * FD_SETSIZE (a process with many files open) are fine. */
+	pfds = calloc(n_ch * ARES_GETSOCK_MAXNUM + 1, sizeof(*pfds));
+	pfd_ch = calloc(n_ch * ARES_GETSOCK_MAXNUM + 1, sizeof(*pfd_ch));
+	if (pfds == NULL || pfd_ch == NULL) {
+		cut_status_set(st, CUT_TEMP, CUT_SCOPE_LOCAL, "out of memory");
+		goto done;
+	}
 	deadline = cut_monotonic() + timeout + 0.5;
 	for (;;) {
-		fd_set rfds, wfds;
-		struct timeval tv = {0, 200000}, *tvp;
-		int nfds = 0, busy = 0, m;
+		struct timeval tv = {0, 200000};
+		int busy = 0, r;
+		size_t np = 0;
 
-		FD_ZERO(&rfds);
-		FD_ZERO(&wfds);
 		for (k = 0; k < n_ch; k++) {
+			ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+			int bits, b;
+
 			if (ch[k] == NULL)
 				continue;
-			m = ares_fds(ch[k], &rfds, &wfds);
-			if (m > 0) {
-				busy = 1;
-				if (m > nfds)
-					nfds = m;
+			bits = ares_getsock(ch[k], socks, ARES_GETSOCK_MAXNUM);
+			for (b = 0; b < ARES_GETSOCK_MAXNUM; b++) {
+				short ev = 0;
+
+				/* ARES_GETSOCK_READABLE/WRITABLE, without
+				 * the signed shift of the c-ares macros */
+				if ((unsigned)bits & (1u << b))
+					ev |= POLLIN;
+				if ((unsigned)bits &
+				    (1u << (b + ARES_GETSOCK_MAXNUM)))
+					ev |= POLLOUT;
+				if (ev == 0)
+					continue;
+				pfds[np].fd = socks[b];
+				pfds[np].events = ev;
+				pfd_ch[np] = k;
+				np++;
 			}
-			tvp = ares_timeout(ch[k], &tv, &tv);
-			(void)tvp;
+			ares_timeout(ch[k], &tv, &tv);
 		}
 		for (i = 0; i < n; i++)
 			if (q[i].outcome == DNS_QUERY_PENDING)
@@ -504,14 +524,28 @@ int dns_query_run(dns_query *q, size_t n, double timeout, cut_status *st)
 					ares_cancel(ch[k]);
 			break;
 		}
-		if (select(nfds, &rfds, &wfds, NULL, &tv) < 0 && errno != EINTR) {
+		r = poll(pfds, np, (int)(tv.tv_sec * 1000 + tv.tv_usec / 1000) + 1);
+		if (r < 0 && errno != EINTR) {
 			cut_status_set(st, CUT_TEMP, CUT_SCOPE_LOCAL,
-				       "select: %s", strerror(errno));
+				       "poll: %s", strerror(errno));
 			goto done;
+		}
+		/* Ready descriptors to the channel that owns them, then
+		 * timeouts everywhere. */
+		for (i = 0; r > 0 && i < np; i++) {
+			ares_socket_t rfd = ARES_SOCKET_BAD, wfd = ARES_SOCKET_BAD;
+
+			if (pfds[i].revents & (POLLIN | POLLERR | POLLHUP))
+				rfd = pfds[i].fd;
+			if (pfds[i].revents & (POLLOUT | POLLERR | POLLHUP))
+				wfd = pfds[i].fd;
+			if (rfd != ARES_SOCKET_BAD || wfd != ARES_SOCKET_BAD)
+				ares_process_fd(ch[pfd_ch[i]], rfd, wfd);
 		}
 		for (k = 0; k < n_ch; k++)
 			if (ch[k] != NULL)
-				ares_process(ch[k], &rfds, &wfds);
+				ares_process_fd(ch[k], ARES_SOCKET_BAD,
+						ARES_SOCKET_BAD);
 	}
 	status = 0;
 done:
@@ -526,6 +560,8 @@ done:
 	free(ch);
 	free(ch_of);
 	free(slots);
+	free(pfds);
+	free(pfd_ch);
 	ares_library_cleanup();
 	return status;
 }

@@ -200,6 +200,28 @@ print(d["ready"], " ".join("%d=%s" % (a["port"], a["verdict"]) for a in d["autho
 assert_eq "False $PG=up to date $PR=refused $PL=not authoritative (lame) $PJ=unreachable" \
 	"$verdicts" "JSON verdicts"
 
+# The same with more than FD_SETSIZE (1024) descriptors open: the event
+# loop must not depend on select().
+many_fds_status() {
+	local i
+	ulimit -n 4096 || return 99
+	# every descriptor from 3 up: the sockets get numbers above 1100
+	for ((i = 3; i < 1110; i++)); do
+		eval "exec $i</dev/null"
+	done
+	"${CUT[@]}" ttl status "$T/prop.plan"
+}
+rc=0
+out=$(many_fds_status 2>&1) || rc=$?
+if [ "$rc" -eq 99 ]; then
+	note "cannot raise the descriptor limit: skipping the many-fds check"
+else
+	assert_eq 3 "$rc" "ttl status with 1100 descriptors open ($out)"
+	line=$(grep -F "$ADDR:$PG " <<<"$out" | head -1)
+	assert_contains "$line" "up to date" "the good server's line (many fds)"
+	assert_contains "$out" "answered REFUSED"
+fi
+
 # Only the good one: ready counts from now (the control that the above can fail).
 write_plan "$T/prop1.plan" "$PG" "$ADDR:$PG"
 out=$("${CUT[@]}" ttl status "$T/prop1.plan" 2>&1) || true
