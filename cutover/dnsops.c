@@ -1,15 +1,21 @@
 /* dnsops.c: DNS changes of the cutover, journaled and guarded (see dnsops.h). */
 #include "cutover/dnsops.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 
 #include "cutover/cli.h"
 #include "common/log.h"
 #include "common/str.h"
 #include "common/timeutil.h"
+#include "dns/query.h"
 #include "dns/rrset.h"
 #include "dns/tsig_key.h"
 #include "dns/update.h"
@@ -143,33 +149,254 @@ static int record(journal *j, const char *step, const char *phase, json_t *o,
 
 /* ---- the primary ---- */
 
+/* The SOA MNAME served by one name server, and (when that server has
+ * them, e.g. an in-zone MNAME) its addresses.  *addr_r "" when not. */
+static int mname_from(const cut_hostport *ns_hp, const char *zone,
+		      char **mname_r, char *addr_r, size_t addr_len,
+		      cut_status *st)
+{
+	dns_update_server ns;
+	dns_rrset *a = NULL, *aaaa = NULL;
+	uint32_t serial;
+	cut_status ignore;
+
+	memset(&ns, 0, sizeof(ns));
+	ns.addr = *ns_hp;
+	ns.timeout = 3;
+	ns.attempts = 1;
+	addr_r[0] = '\0';
+	if (dns_update_read_soa(&ns, zone, &serial, mname_r, st) < 0)
+		return -1;
+	/* RFC 1034 4.3.2: a server answers for its zone's names without
+	 * recursion; an out-of-zone MNAME is left to getaddrinfo(). */
+	if (dns_update_read_addrs(&ns, *mname_r, &a, &aaaa, &ignore) == 0) {
+		if (a->n > 0)
+			cut_strlcpy(addr_r, a->rdata[0], addr_len);
+		else if (aaaa->n > 0)
+			cut_strlcpy(addr_r, aaaa->rdata[0], addr_len);
+	}
+	dns_rrset_free(&a);
+	dns_rrset_free(&aaaa);
+	return 0;
+}
+
+/* The SOA MNAME as the system's resolvers (RD=1) give it. */
+static int mname_from_system(const char *zone, char **mname_r,
+			     cut_status *st)
+{
+	dns_query q;
+	dns_answer ans;
+	int ret = -1;
+
+	memset(&q, 0, sizeof(q));
+	memset(&ans, 0, sizeof(ans));
+	*mname_r = NULL;
+	cut_strlcpy(q.qname, zone, sizeof(q.qname));
+	q.qtype = DNS_TYPE_SOA;
+	q.rd = 1;
+	if (dns_query_run(&q, 1, 3, st) < 0)
+		goto done;
+	if (q.outcome != DNS_QUERY_REPLY) {
+		cut_status_set(st, CUT_TEMP, CUT_SCOPE_SERVER,
+			       "the system's resolvers: no SOA for %s (%s)", zone,
+			       q.why);
+		goto done;
+	}
+	if (dns_answer_parse(q.wire, q.wire_len, zone, DNS_TYPE_SOA, &ans,
+			     st) < 0)
+		goto done;
+	if (!ans.has_soa || ans.rcode != DNS_RCODE_NOERROR ||
+	    strcasecmp(ans.soa_owner, zone) != 0) {
+		cut_status_set(st, CUT_FINAL, CUT_SCOPE_SERVER,
+			       "the system's resolvers: no SOA for %s: is it "
+			       "the apex of a zone?",
+			       zone);
+		goto done;
+	}
+	*mname_r = strdup(ans.soa_mname);
+	ret = *mname_r != NULL ? 0 : -1;
+done:
+	dns_answer_clear(&ans);
+	dns_query_clear(&q, 1);
+	return ret;
+}
+
+/*
+ * Where updates go (RFC 2136 4: to the primary master named by the SOA
+ * MNAME): [dns] server; else the MNAME served by the first [dns]
+ * nameservers entry that answers, at the address that server gives for
+ * it; else (no entry) the MNAME the system's resolvers give, resolved by
+ * getaddrinfo().
+ */
 static int primary(const plan *p, dns_update_server *srv, cut_status *st)
 {
 	char *mname = NULL;
-	uint32_t serial;
-	dns_update_server ns;
+	char addr[DNS_ADDR_MAX], hp[CUT_HOST_MAX + 8];
+	cut_buf tried = CUT_BUF_INIT;
+	size_t i;
+	int ret = -1;
 
 	memset(srv, 0, sizeof(*srv));
 	if (p->has_server) {
 		srv->addr = p->server;
 		return 0;
 	}
-	/* No [dns] server: the SOA MNAME (RFC 2136 4: the primary master),
-	 * as served by the first [dns] nameservers entry. */
-	if (p->n_nameservers == 0)
-		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
-				      "%s: [dns] server is not set and there is "
-				      "no [dns] nameservers entry to read the "
-				      "SOA MNAME from: set [dns] server",
-				      p->path);
-	memset(&ns, 0, sizeof(ns));
-	ns.addr = p->nameservers[0];
-	if (dns_update_read_soa(&ns, p->zone, &serial, &mname, st) < 0)
-		return -1;
-	cut_strlcpy(srv->addr.host, mname, sizeof(srv->addr.host));
+	addr[0] = '\0';
+	for (i = 0; i < p->n_nameservers && mname == NULL; i++) {
+		cut_status e;
+
+		cut_status_clear(&e);
+		if (mname_from(&p->nameservers[i], p->zone, &mname, addr,
+			       sizeof(addr), &e) < 0) {
+			free(mname);
+			mname = NULL;
+			cut_warn("reading the SOA MNAME of %s: %s", p->zone,
+				 e.msg);
+			cut_buf_printf(&tried, "%s%s", tried.len ? "; " : "",
+				       e.msg);
+		}
+	}
+	if (mname == NULL && p->n_nameservers == 0) {
+		cut_status e;
+
+		cut_status_clear(&e);
+		if (mname_from_system(p->zone, &mname, &e) < 0)
+			cut_buf_printf(&tried, "%s", e.msg);
+	}
+	if (mname == NULL) {
+		cut_status_set(st, CUT_FINAL, CUT_SCOPE_SERVER,
+			       "%s: [dns] server is not set and the primary of "
+			       "%s (SOA MNAME) could not be found: %s: set [dns] "
+			       "server",
+			       p->path, p->zone,
+			       tried.data != NULL ? tried.data : "no answer");
+		goto done;
+	}
+	cut_strlcpy(srv->addr.host, addr[0] != '\0' ? addr : mname,
+		    sizeof(srv->addr.host));
 	srv->addr.port = p->port;
+	cut_hostport_format(&srv->addr, hp, sizeof(hp));
+	cut_info("updates for %s go to the primary %s (SOA MNAME) at %s",
+		 p->zone, mname, hp);
+	ret = 0;
+done:
 	free(mname);
-	return 0;
+	cut_buf_free(&tried);
+	return ret;
+}
+
+/* The addresses of host (a literal or a name for getaddrinfo()), as
+ * inet_ntop text, into addrs[n]; returns how many. */
+static size_t host_addrs(const char *host, char addrs[][DNS_ADDR_MAX],
+			 size_t n)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	size_t k = 0, i;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+		return 0;
+	for (ai = res; ai != NULL && k < n; ai = ai->ai_next) {
+		char t[DNS_ADDR_MAX];
+		const void *bin = ai->ai_family == AF_INET
+			? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
+			: (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+
+		if (inet_ntop(ai->ai_family, bin, t, sizeof(t)) == NULL)
+			continue;
+		for (i = 0; i < k && strcmp(addrs[i], t) != 0; i++)
+			;
+		if (i == k)
+			cut_strlcpy(addrs[k++], t, DNS_ADDR_MAX);
+	}
+	freeaddrinfo(res);
+	return k;
+}
+
+dnsops_refusal dnsops_refusal_explain(const char *server,
+				      char const (*server_addrs)[DNS_ADDR_MAX],
+				      size_t n_server, const char *mname,
+				      char const (*mname_addrs)[DNS_ADDR_MAX],
+				      size_t n_mname, const char *zone,
+				      const char *key_name, char *buf, size_t n)
+{
+	size_t i, k;
+
+	if (mname == NULL || mname[0] == '\0' || n_server == 0 || n_mname == 0)
+		return DNSOPS_REFUSAL_UNKNOWN;
+	for (i = 0; i < n_server; i++)
+		for (k = 0; k < n_mname; k++)
+			if (strcmp(server_addrs[i], mname_addrs[k]) == 0) {
+				snprintf(buf, n,
+					 "the key \"%s\" is not allowed to "
+					 "update zone %s on %s (REFUSED by the "
+					 "primary %s): check allow-update / "
+					 "update-policy (BIND) or the acl "
+					 "(Knot) for this key",
+					 key_name, zone, server, mname);
+				return DNSOPS_REFUSAL_KEY;
+			}
+	/* RFC 2136 6.1: the SOA MNAME names the primary; a secondary may
+	 * refuse updates instead of forwarding them */
+	snprintf(buf, n,
+		 "%s is not the primary of zone %s (the SOA names %s as "
+		 "primary, at %s; REFUSED): send updates to %s ([dns] "
+		 "server)",
+		 server, zone, mname, mname_addrs[0], mname);
+	return DNSOPS_REFUSAL_NOT_PRIMARY;
+}
+
+/* After REFUSED: reads the SOA MNAME from the server and rewrites *st
+ * to say which of the two usual causes it is, when that can be told. */
+static void explain_refusal(const plan *p, const dns_update_server *srv,
+			    const char *key_name, cut_status *st)
+{
+	char saddrs[8][DNS_ADDR_MAX], maddrs[8][DNS_ADDR_MAX];
+	char server[CUT_HOST_MAX + 8], sentence[CUT_STATUS_MSG_MAX];
+	char *mname = NULL;
+	size_t ns, nm = 0, i;
+	dns_update_server q = *srv;
+	dns_rrset *a = NULL, *aaaa = NULL;
+	cut_status e;
+	uint32_t serial;
+
+	cut_status_clear(&e);
+	cut_hostport_format(&srv->addr, server, sizeof(server));
+	ns = host_addrs(srv->addr.host, saddrs, 8);
+	q.attempts = 1;
+	if (dns_update_read_soa(&q, p->zone, &serial, &mname, &e) < 0)
+		goto done;
+	if (dns_update_read_addrs(&q, mname, &a, &aaaa, &e) == 0) {
+		for (i = 0; i < a->n && nm < 8; i++)
+			nm += host_addrs(a->rdata[i], maddrs + nm, 8 - nm);
+		for (i = 0; i < aaaa->n && nm < 8; i++)
+			nm += host_addrs(aaaa->rdata[i], maddrs + nm, 8 - nm);
+	}
+	if (nm == 0)
+		nm = host_addrs(mname, maddrs, 8);
+	if (dnsops_refusal_explain(server, (char const (*)[DNS_ADDR_MAX])saddrs,
+				   ns, mname,
+				   (char const (*)[DNS_ADDR_MAX])maddrs, nm,
+				   p->zone, key_name, sentence,
+				   sizeof(sentence)) != DNSOPS_REFUSAL_UNKNOWN)
+		cut_status_set(st, CUT_FINAL, CUT_SCOPE_SERVER, "%s", sentence);
+done:
+	free(mname);
+	dns_rrset_free(&a);
+	dns_rrset_free(&aaaa);
+}
+
+/* dns_update_send(), with REFUSED explained (explain_refusal). */
+static int send_update(const plan *p, const dns_update_server *srv,
+		       const dns_update *u, const tsig_key *key,
+		       dns_update_reply *reply_r, cut_status *st)
+{
+	if (dns_update_send(srv, u, key, reply_r, st) == 0)
+		return 0;
+	if (reply_r->rcode == DNS_RCODE_REFUSED && reply_r->signed_ok)
+		explain_refusal(p, srv, key->name, st);
+	return -1;
 }
 
 static int load_key(const plan *p, tsig_key **key_r, cut_status *st)
@@ -311,7 +538,7 @@ static int apply(const plan *p, journal *j, const char *step,
 		goto done;
 	intent_written = 1;
 	debug_pause();
-	if (dns_update_send(srv, u, key, &reply, st) < 0) {
+	if (send_update(p, srv, u, key, &reply, st) < 0) {
 		cut_status saved;
 
 		cut_status_copy(&saved, st);
@@ -921,7 +1148,7 @@ int dnsops_check(const plan *p, cut_buf *report, cut_status *st)
 				       "cannot build the key check UPDATE");
 			goto failed;
 		}
-		if (dns_update_send(&srv, u, key, &reply, st) < 0)
+		if (send_update(p, &srv, u, key, &reply, st) < 0)
 			goto failed;
 		out_printf(&o, "ok: %s accepts TSIG key \"%s\" for zone %s\n",
 			   server, key->name, p->zone);

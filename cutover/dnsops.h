@@ -50,6 +50,7 @@
 #include "cutover/cli.h"
 #include "cutover/journal.h"
 #include "cutover/plan.h"
+#include "dns/query.h"
 
 typedef enum dnsops_result {
 	DNSOPS_CHANGED = 0, /* the UPDATE was applied and read back */
@@ -111,6 +112,28 @@ int dnsops_check(const plan *p, cut_buf *report, cut_status *st);
 
 /** Exit code for an outcome (cli.h): 0, 4 refused, 1 otherwise. */
 int dnsops_exit_code(int ret, dnsops_result res);
+
+/** Which of the two usual causes of REFUSED to an UPDATE it is. */
+typedef enum dnsops_refusal {
+	DNSOPS_REFUSAL_UNKNOWN = 0, /* cannot tell (MNAME or addresses unknown) */
+	DNSOPS_REFUSAL_NOT_PRIMARY, /* the server is not the SOA MNAME */
+	DNSOPS_REFUSAL_KEY,         /* it is the primary: the key may not update */
+} dnsops_refusal;
+
+/**
+ * Tells why server (as "host:port") refused an UPDATE of zone by key
+ * key_name, from the addresses the update went to and those of the SOA
+ * MNAME (inet_ntop text): one shared address means the primary refused
+ * the key, none means the server is not the primary (a secondary).  Pure.
+ * Writes the user's sentence into buf unless UNKNOWN.
+ */
+dnsops_refusal dnsops_refusal_explain(const char *server,
+				      char const (*server_addrs)[DNS_ADDR_MAX],
+				      size_t n_server, const char *mname,
+				      char const (*mname_addrs)[DNS_ADDR_MAX],
+				      size_t n_mname, const char *zone,
+				      const char *key_name, char *buf,
+				      size_t n);
 
 /* ---- command-line glue shared by cmd_ttl.c and cmd_dns.c ---- */
 
