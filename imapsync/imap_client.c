@@ -2008,6 +2008,30 @@ int imap_append(imap_client *c, const imap_append_req *req, imap_append_result *
 	return 0;
 }
 
+/* Runs the client until the push command's current literal can take
+ * data: its text is written and, for a synchronising literal, the "+"
+ * came (RFC 3501 7.5). */
+static int client_push_ready(imap_client *c, client_cmd *cmd, cut_status *st)
+{
+	while (!c->broken && !cmd->done &&
+	       !(c->writer == cmd && cmd->wseg == 0 && cmd->wtext == cmd->seg[0].text.len &&
+		 !c->wait_cont)) {
+		cut_status err;
+
+		if (client_io(c, &err) < 0)
+			client_fail(c, &err);
+	}
+	if (c->broken || cmd->done) {
+		c->push = NULL;
+		if (c->broken)
+			return client_check(c, st);
+		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_MESSAGE,
+				      "%s: APPEND refused before the message was sent",
+				      c->name);
+	}
+	return 0;
+}
+
 int imap_append_stream_begin(imap_client *c, const imap_append_req *req,
 			     imap_append_done_fn done, void *ctx, cut_status *st)
 {
@@ -2026,23 +2050,76 @@ int imap_append_stream_begin(imap_client *c, const imap_append_req *req,
 	cmd_enqueue(c, cmd);
 	c->push = cmd;
 	/* run until the writer reaches our literal (and "+" came) */
-	while (!c->broken && !cmd->done &&
-	       !(c->writer == cmd && cmd->wseg == 0 && cmd->wtext == cmd->seg[0].text.len &&
-		 !c->wait_cont)) {
-		cut_status err;
+	return client_push_ready(c, cmd, st);
+}
 
-		if (client_io(c, &err) < 0)
-			client_fail(c, &err);
+int imap_append_stream_can_add(const imap_client *c)
+{
+	return imap_client_has_cap(c, "MULTIAPPEND");
+}
+
+int imap_append_stream_add(imap_client *c, const imap_append_req *req, cut_status *st)
+{
+	client_cmd *cmd = c->push, *tmp = NULL;
+	cmd_seg *s;
+	const char *t;
+	size_t tlen;
+
+	if (client_check(c, st) < 0)
+		return -1;
+	if (cmd == NULL || cmd->wlit != cmd->seg[0].size)
+		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
+				      "streamed APPEND: next message before the "
+				      "current one is complete");
+	if (!imap_append_stream_can_add(c))
+		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
+				      "%s: no MULTIAPPEND", c->name);
+	/* RFC 3502 6.3.11: append-data = SP [flag-list SP] [date-time SP]
+	 * literal, repeated inside one APPEND command.  The text is built
+	 * like a single APPEND's and everything up to the mailbox dropped. */
+	tmp = client_append_cmd(c, req, st);
+	if (tmp == NULL)
+		return -1;
+	t = tmp->seg[0].text.data;
+	tlen = tmp->seg[0].text.len;
+	/* skip "Axxxx APPEND <mailbox>": the mailbox ends where the
+	 * per-message part starts, which is the first " (", " \"" or " {"
+	 * after the mailbox; the mailbox is quoted or an atom without them */
+	{
+		size_t mlen = strlen(tmp->tag) + strlen(" APPEND ");
+		const char *m = t + mlen;
+
+		if (*m == '"') {
+			m++;
+			while (*m != '\0' && *m != '"')
+				m += (*m == '\\' && m[1] != '\0') ? 2 : 1;
+			if (*m == '"')
+				m++;
+		} else {
+			while (*m != '\0' && *m != ' ')
+				m++;
+		}
+		tlen -= (size_t)(m - t);
+		t = m;
 	}
-	if (c->broken || cmd->done) {
-		c->push = NULL;
-		if (c->broken)
-			return client_check(c, st);
-		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_MESSAGE,
-				      "%s: APPEND refused before the message was sent",
-				      c->name);
+	s = &cmd->seg[0];
+	if (client_out_append(c, t, tlen) < 0) {
+		cmd_free(tmp);
+		return cut_status_set(st, CUT_TEMP, CUT_SCOPE_LOCAL, "out of memory");
 	}
-	return 0;
+	cmd->bytes += tlen + req->size;
+	c->inflight_bytes += tlen + req->size;
+	s->size = req->size;
+	cmd->wlit = 0;
+	if (tmp->seg[0].sync) {
+		s->sync = 1;
+		c->wait_cont = 1;
+	}
+	snprintf(cmd->what, sizeof(cmd->what), "%s", tmp->what);
+	cmd_free(tmp);
+	if (cut_log_enabled(CUT_LOG_TRACE))
+		cut_trace("%s C: %.*s", c->label, (int)(tlen > 2 ? tlen - 2 : tlen), t);
+	return client_push_ready(c, cmd, st);
 }
 
 int imap_append_stream_write(imap_client *c, const void *p, size_t n, cut_status *st)
@@ -2086,7 +2163,27 @@ int imap_append_stream_end(imap_client *c, cut_status *st)
 		return -1;
 	}
 	c->push = NULL;
-	return client_fill(c, st) < 0 ? -1 : 0;
+	if (client_fill(c, st) < 0 || client_flush_some(c, st) < 0)
+		return -1;
+	return 0;
+}
+
+int imap_append_stream_abort(imap_client *c, cut_status *st)
+{
+	cut_status e;
+
+	if (c->push == NULL)
+		return 0;
+	/* A literal cannot be taken back: only closing the connection ends
+	 * the command, and the server then appends none of its messages
+	 * (RFC 3502 6.3.11: all or none). */
+	cut_status_set(&e, CUT_TEMP, CUT_SCOPE_SERVER,
+		       "%s: streamed APPEND abandoned (the message source failed)",
+		       c->name);
+	client_fail(c, &e);
+	if (st != NULL)
+		cut_status_copy(st, &e);
+	return -1;
 }
 
 int imap_uid_store_async(imap_client *c, const char *uid_set, const char *op, int silent,

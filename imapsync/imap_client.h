@@ -374,6 +374,28 @@ int imap_append_stream_write(imap_client *c, const void *p, size_t n,
 			     cut_status *st);
 int imap_append_stream_end(imap_client *c, cut_status *st);
 
+/** True when imap_append_stream_add() may be used (RFC 3502 MULTIAPPEND). */
+int imap_append_stream_can_add(const imap_client *c);
+
+/**
+ * MULTIAPPEND (RFC 3502): once the current message's bytes are all
+ * written, starts the next message inside the same APPEND command (same
+ * mailbox; req->mailbox is ignored).  The server appends all the messages
+ * of the command or none; `done` (from begin) is called once for the
+ * whole command.  Memory stays bounded: only the output buffer holds data.
+ */
+int imap_append_stream_add(imap_client *c, const imap_append_req *req,
+			   cut_status *st);
+
+/**
+ * Abandons an unfinished streamed APPEND (its source failed mid-message):
+ * a literal cannot be taken back, so the connection is closed (the client
+ * is broken afterwards) and the server appends none of the command's
+ * messages.  No-op (0) without a streamed APPEND; else -1 with *st
+ * (st may be NULL).
+ */
+int imap_append_stream_abort(imap_client *c, cut_status *st);
+
 /* ---- STORE / EXPUNGE ---- */
 
 /**
