@@ -252,7 +252,7 @@ int cmd_sync(const cli_globals *g, int argc, char **argv)
 	enum {
 		O_HOST1 = 256, O_USER1, O_PASS1, O_HOST2, O_USER2, O_PASS2, O_TLS1,
 		O_TLS2, O_CA, O_NAME1, O_NAME2, O_INSECURE, O_DEL2, O_DEL2F, O_DEL1,
-		O_MAXAGE, O_FOLDER, O_JUSTLOGIN, O_TIMEOUT, O_HELP,
+		O_MAXAGE, O_FOLDER, O_JUSTLOGIN, O_TIMEOUT, O_HELP, O_STATEDIR,
 	};
 	static const struct option longopts[] = {
 		{"host1", required_argument, NULL, O_HOST1},
@@ -274,6 +274,7 @@ int cmd_sync(const cli_globals *g, int argc, char **argv)
 		{"folder", required_argument, NULL, O_FOLDER},
 		{"justlogin", no_argument, NULL, O_JUSTLOGIN},
 		{"timeout", required_argument, NULL, O_TIMEOUT},
+		{"state-dir", required_argument, NULL, O_STATEDIR},
 		{NULL, 0, NULL, 0},
 	};
 	const cli_command *cmd = cli_find_command("sync");
@@ -324,6 +325,7 @@ int cmd_sync(const cli_globals *g, int argc, char **argv)
 			break;
 		case O_FOLDER: folders[o.n_folders++] = optarg; break;
 		case O_JUSTLOGIN: o.justlogin = 1; break;
+		case O_STATEDIR: o.state_dir = optarg; break;
 		case O_TIMEOUT:
 			/* A server silent this long is given up on (default 120 s). */
 			if (cut_duration_parse(optarg, &o.io_timeout) < 0 ||

@@ -24,10 +24,15 @@ const cli_command cli_commands[] = {
 	 "                   poll until ready (exit 0) or the timeout (exit 3)\n"
 	 "ttl restore PLAN   TTLs back to the journaled originals, data as it is now\n",
 	 cmd_ttl},
-	{"dns", "dns show|mx|imap PLAN [ARG]", "show or change the watched records",
+	{"dns", "dns show|mx|imap|wait PLAN [ARG]", "show or change the watched records",
 	 "dns show PLAN                    the watched RRsets and the SOA, from the primary\n"
 	 "dns mx PLAN old|new              the MX RRset becomes [mx] old or new\n"
 	 "dns imap PLAN old|new|parking    the IMAP name's A/AAAA become those addresses\n"
+	 "dns wait PLAN mx old|new | imap old|new|parking [--timeout DURATION]\n"
+	 "                                 wait until every authoritative address\n"
+	 "                                 serves that data; print until when caches\n"
+	 "                                 may hold the previous data (exit 3 on\n"
+	 "                                 timeout)\n"
 	 "Every update carries the RRset as read just before as a prerequisite, so\n"
 	 "a concurrent edit makes it fail instead of being overwritten.\n",
 	 cmd_dns},
@@ -73,6 +78,9 @@ const cli_command cli_commands[] = {
 	 "  --delete2  --delete2-folders  --delete1  --maxage DURATION\n"
 	 "  --folder NAME (repeatable)  --justlogin\n"
 	 "  --timeout DURATION  give up on a server silent this long (default 2m)\n"
+	 "  --state-dir DIR  remember per-folder CONDSTORE state there and skip\n"
+	 "                   folders unchanged on both servers (default: none,\n"
+	 "                   every folder compared in full)\n"
 	 "Passwords come from the pass files (first line) or from the environment\n"
 	 "(CUTOVER_PASSWORD1, CUTOVER_PASSWORD2), never from the command line.\n",
 	 cmd_sync},

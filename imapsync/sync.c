@@ -17,6 +17,7 @@
 #include "common/timeutil.h"
 #include "imapsync/folder_map.h"
 #include "imapsync/identity.h"
+#include "imapsync/sync_state.h"
 #include "imapsync/utf7.h"
 
 /* A UID set longer than this is split over several commands (Dovecot's
@@ -38,7 +39,9 @@ typedef struct sync_run {
 	size_t folder_index, n_folders;
 	const char *folder_display;
 	uint64_t copies_ended;
-	size_t inflight; /* body bytes queued on host2, not yet answered */
+	sync_state *state; /* NULL: no state, full comparisons */
+	int condstore;     /* both servers offer CONDSTORE */
+	char mode[16];     /* sync mode, part of each state entry */
 } sync_run;
 
 typedef struct sync_folder {
@@ -49,18 +52,33 @@ typedef struct sync_folder {
 	uint64_t copy_failed;
 } sync_folder;
 
+typedef struct copy_batch copy_batch;
+
 typedef struct copy_job {
 	sync_folder *f;
 	size_t i1;
-	int began, ended, appended;
-	uint32_t uid2;
-	cut_buf body; /* the message, from host1's FETCH until host2's APPEND
-			 completes */
+	int began;    /* its APPEND data started on host2 */
+	int ended;    /* all its bytes were sent to host2 */
+	int appended; /* host2 confirmed the APPEND */
+	copy_batch *batch; /* the APPEND command carrying it */
 } copy_job;
 
-/* Bodies fetched but not yet acknowledged by host2 are held in memory;
- * above this many bytes host2 is drained before host1 is read further. */
-#define SYNC_INFLIGHT_MAX (32u * 1024 * 1024)
+/*
+ * One streamed APPEND command on host2: with MULTIAPPEND (RFC 3502) up to
+ * SYNC_BATCH_MSGS messages / SYNC_BATCH_BYTES bytes, else one message.
+ * The server stores all of its messages or none, and commits them in one
+ * transaction (one index update and fsync instead of one per message).
+ */
+struct copy_batch {
+	struct copy_ctx *cc;
+	copy_batch *next;
+	size_t n;
+	uint64_t bytes;
+	int done;
+};
+
+#define SYNC_BATCH_MSGS 500
+#define SYNC_BATCH_BYTES (16u * 1024 * 1024)
 
 /* ---- small helpers ---- */
 
@@ -271,76 +289,56 @@ static int sync_list_both(sync_run *r, uint32_t exists1, sync_list *l1,
 	return 0;
 }
 
-/* ---- copy: host1 body fetched, then APPENDed on host2 ---- */
-
-static void copy_append_done(void *ctx, const imap_append_result *res,
-			     const cut_status *st)
-{
-	copy_job *j = ctx;
-	sync_folder *f = j->f;
-	const sync_msg *m = &f->l1->m[j->i1];
-
-	f->r->inflight -= j->body.len;
-	cut_buf_free(&j->body);
-	if (cut_status_failed(st)) {
-		f->copy_failed++;
-		sync_folder_error(f->fr, "host1 UID %u (%llu bytes) not copied: %s",
-				  m->uid, (unsigned long long)m->size, st->msg);
-		return;
-	}
-	j->appended = 1;
-	j->uid2 = res != NULL ? res->uid : 0;
-	f->fr->c.copied++;
-	f->fr->c.copied_bytes += m->size;
-}
+/* ---- copy: host1 bodies streamed into host2 APPENDs ---- */
 
 /*
- * The copies of one folder share one sink: the body being received goes
- * into `cur`, and the FETCH callback that follows it (which always carries
- * the UID) hands it to that message's job.  This does not depend on which
- * pipelined FETCH command the server's untagged answer is attributed to.
+ * The copies of one folder share one sink: a body is matched to its job
+ * by the UID of its FETCH response, so it does not matter which of the
+ * pipelined FETCH commands the untagged answer is attributed to.  Bodies
+ * go straight from host1's input into host2's output (bounded buffers,
+ * no whole body in memory); a server that sends the UID after the body
+ * (Dovecot sends it first) gets the body buffered until the UID is known.
  */
 typedef struct copy_ctx {
 	sync_folder *f;
 	copy_job *jobs; /* ascending host1 UID */
 	size_t n;
-	cut_buf cur;
+	copy_batch *batches; /* all, freed at the end */
+	copy_batch *open;    /* the streamed APPEND being written */
+	copy_job *cur;       /* the job whose body is being received */
+	uint64_t cur_size, cur_written;
+	int buffering;       /* body of a not yet known UID goes into buf */
+	cut_buf buf;
 	cut_status fetch_st; /* the first failed FETCH */
 } copy_ctx;
 
-static int copy_begin(void *ctx, uint32_t seq, uint32_t uid, uint64_t size,
-		      cut_status *st)
+static void copy_batch_done(void *ctx, const imap_append_result *res,
+			    const cut_status *st)
 {
-	copy_ctx *cc = ctx;
+	copy_batch *b = ctx;
+	copy_ctx *cc = b->cc;
+	sync_folder *f = cc->f;
 
-	(void)seq;
-	(void)uid;
-	if (sync_cancelled(cc->f->r))
-		return cut_status_set(st, CUT_CANCELLED, CUT_SCOPE_ACCOUNT,
-				      "cancelled");
-	cut_buf_reset(&cc->cur);
-	if (size > 0 && cut_buf_reserve(&cc->cur, (size_t)size) < 0)
-		return cut_status_set(st, CUT_TEMP, CUT_SCOPE_MESSAGE,
-				      "out of memory for a message of %llu bytes",
-				      (unsigned long long)size);
-	return 0;
-}
+	(void)res;
+	b->done = 1;
+	for (size_t k = 0; k < cc->n; k++) {
+		copy_job *j = &cc->jobs[k];
+		const sync_msg *m = &f->l1->m[j->i1];
 
-static int copy_data(void *ctx, const void *p, size_t n, cut_status *st)
-{
-	copy_ctx *cc = ctx;
-
-	if (cut_buf_append(&cc->cur, p, n) < 0)
-		return cut_status_set(st, CUT_TEMP, CUT_SCOPE_MESSAGE,
-				      "out of memory reading a message body");
-	return 0;
-}
-
-static int copy_end(void *ctx, cut_status *st)
-{
-	(void)ctx;
-	(void)st;
-	return 0;
+		if (j->batch != b)
+			continue;
+		if (cut_status_failed(st) || !j->ended) {
+			f->copy_failed++;
+			sync_folder_error(f->fr, "host1 UID %u (%llu bytes) not copied: %s",
+					  m->uid, (unsigned long long)m->size,
+					  cut_status_failed(st) ? st->msg
+								: "incomplete body");
+			continue;
+		}
+		j->appended = 1;
+		f->fr->c.copied++;
+		f->fr->c.copied_bytes += m->size;
+	}
 }
 
 static int copy_job_cmp(const void *key, const void *elem)
@@ -352,44 +350,150 @@ static int copy_job_cmp(const void *key, const void *elem)
 	return uid < ju ? -1 : uid > ju;
 }
 
-/*
- * A whole body is in: queue its APPEND on host2 (pipelined; LITERAL+ when
- * offered, RFC 7888).  A body is only sent once complete, so a host1
- * failure mid-body never leaves a half-sent APPEND on host2.
- */
+/* Ends the open APPEND command once its last message is complete. */
+static int copy_batch_close(copy_ctx *cc, cut_status *st)
+{
+	if (cc->open == NULL)
+		return 0;
+	cc->open = NULL;
+	return imap_append_stream_end(cc->f->r->c2, st);
+}
+
+/* Starts job j's message (size bytes) on host2: in the open MULTIAPPEND
+ * command when it has room, else in a new APPEND command. */
+static int copy_start(copy_ctx *cc, copy_job *j, uint64_t size, cut_status *st)
+{
+	sync_folder *f = cc->f;
+	imap_client *c2 = f->r->c2;
+	const sync_msg *m = &f->l1->m[j->i1];
+	imap_append_req req;
+	copy_batch *b = cc->open;
+
+	if (b != NULL && (!imap_append_stream_can_add(c2) || b->n >= SYNC_BATCH_MSGS ||
+			  b->bytes + size > SYNC_BATCH_BYTES) &&
+	    copy_batch_close(cc, st) < 0)
+		return -1;
+	memset(&req, 0, sizeof(req));
+	req.mailbox = f->p->name2;
+	req.flags = m->flags[0] != '\0' ? m->flags : NULL;
+	req.internaldate = f->l1->idate[j->i1];
+	req.size = size;
+	j->began = 1;
+	cc->cur = j;
+	cc->cur_size = size;
+	cc->cur_written = 0;
+	if (cc->open != NULL) {
+		j->batch = cc->open;
+		cc->open->n++;
+		cc->open->bytes += size;
+		return imap_append_stream_add(c2, &req, st);
+	}
+	b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER, "out of memory");
+	b->cc = cc;
+	b->next = cc->batches;
+	b->n = 1;
+	b->bytes = size;
+	cc->batches = b;
+	j->batch = b;
+	if (imap_append_stream_begin(c2, &req, copy_batch_done, b, st) < 0)
+		return -1; /* refused: copy_batch_done has counted j */
+	cc->open = b;
+	return 0;
+}
+
+static int copy_write(copy_ctx *cc, const void *p, size_t n, cut_status *st)
+{
+	if (cc->cur == NULL)
+		return 0;
+	cc->cur_written += n;
+	return imap_append_stream_write(cc->f->r->c2, p, n, st);
+}
+
+/* The current body is complete: mark its job sent. */
+static void copy_finish(copy_ctx *cc)
+{
+	sync_run *r = cc->f->r;
+
+	if (cc->cur == NULL || cc->cur_written != cc->cur_size)
+		return; /* incomplete: the open command is abandoned later */
+	cc->cur->ended = 1;
+	cc->cur = NULL;
+	if (r->o->progress != NULL && (++r->copies_ended % 50) == 0)
+		sync_progress_emit(r);
+}
+
+static int copy_begin(void *ctx, uint32_t seq, uint32_t uid, uint64_t size,
+		      cut_status *st)
+{
+	copy_ctx *cc = ctx;
+	copy_job *j;
+
+	(void)seq;
+	if (sync_cancelled(cc->f->r))
+		return cut_status_set(st, CUT_CANCELLED, CUT_SCOPE_ACCOUNT,
+				      "cancelled");
+	cc->cur = NULL;
+	if (uid == 0) {
+		cut_buf_reset(&cc->buf);
+		cc->buffering = 1;
+		if (size > 0 && cut_buf_reserve(&cc->buf, (size_t)size) < 0)
+			return cut_status_set(st, CUT_TEMP, CUT_SCOPE_MESSAGE,
+					      "out of memory for a message of %llu bytes",
+					      (unsigned long long)size);
+		return 0;
+	}
+	cc->buffering = 0;
+	j = bsearch(&uid, cc->jobs, cc->n, sizeof(*cc->jobs), copy_job_cmp);
+	if (j == NULL || j->began)
+		return 0; /* not asked for (or twice): discarded */
+	return copy_start(cc, j, size, st);
+}
+
+static int copy_data(void *ctx, const void *p, size_t n, cut_status *st)
+{
+	copy_ctx *cc = ctx;
+
+	if (cc->buffering) {
+		if (cut_buf_append(&cc->buf, p, n) < 0)
+			return cut_status_set(st, CUT_TEMP, CUT_SCOPE_MESSAGE,
+					      "out of memory reading a message body");
+		return 0;
+	}
+	return copy_write(cc, p, n, st);
+}
+
+static int copy_end(void *ctx, cut_status *st)
+{
+	copy_ctx *cc = ctx;
+
+	(void)st;
+	if (!cc->buffering)
+		copy_finish(cc);
+	return 0;
+}
+
+/* The FETCH response is complete (it always has the UID): a buffered body
+ * of a server that sent the UID late is sent now. */
 static int copy_on_msg(void *ctx, const imap_fetch_msg *fm, cut_status *st)
 {
 	copy_ctx *cc = ctx;
-	sync_folder *f = cc->f;
-	sync_run *r = f->r;
 	copy_job *j;
-	imap_append_req req;
 
-	if (!fm->body_done)
+	if (!fm->body_done || !cc->buffering)
 		return 0;
+	cc->buffering = 0;
 	j = bsearch(&fm->uid, cc->jobs, cc->n, sizeof(*cc->jobs), copy_job_cmp);
-	if (j == NULL || j->ended) {
-		cut_buf_reset(&cc->cur);
-		return 0; /* not asked for (or twice): ignore */
+	if (j == NULL || j->began) {
+		cut_buf_reset(&cc->buf);
+		return 0;
 	}
-	cut_buf_free(&j->body);
-	j->body = cc->cur;
-	memset(&cc->cur, 0, sizeof(cc->cur));
-	j->began = 1;
-	memset(&req, 0, sizeof(req));
-	req.mailbox = f->p->name2;
-	req.flags = f->l1->m[j->i1].flags[0] != '\0' ? f->l1->m[j->i1].flags : NULL;
-	req.internaldate = f->l1->idate[j->i1];
-	req.size = j->body.len;
-	req.data = j->body.data != NULL ? j->body.data : "";
-	if (imap_append_async(r->c2, &req, copy_append_done, j, st) < 0)
+	if (copy_start(cc, j, cc->buf.len, st) < 0 ||
+	    (cc->buf.len > 0 && copy_write(cc, cc->buf.data, cc->buf.len, st) < 0))
 		return -1;
-	j->ended = 1;
-	r->inflight += j->body.len;
-	if (r->inflight > SYNC_INFLIGHT_MAX && imap_client_run(r->c2, st) < 0)
-		return -1;
-	if (r->o->progress != NULL && (++r->copies_ended % 50) == 0)
-		sync_progress_emit(r);
+	copy_finish(cc);
+	cut_buf_free(&cc->buf);
 	return 0;
 }
 
@@ -457,14 +561,25 @@ static int sync_copy(sync_folder *f, const sync_plan *plan, copy_job **jobs_r,
 	 * Both always run dry here: queued commands point at cc. */
 	if (imap_client_run(r->c1, ret < 0 ? NULL : st) < 0)
 		ret = -1;
+	if (cc.open != NULL) {
+		if (cc.cur != NULL) {
+			/* a body stopped midway (host1 failed or cancelled):
+			 * closing host2's connection makes it append none of
+			 * the command's messages */
+			imap_append_stream_abort(r->c2, NULL);
+			cc.open = NULL;
+		} else if (copy_batch_close(&cc, ret < 0 ? NULL : st) < 0) {
+			ret = -1;
+		}
+	}
 	if (imap_client_run(r->c2, ret < 0 ? NULL : st) < 0)
 		ret = -1;
 done:
 	for (size_t k = 0; k < cc.n; k++) {
 		const sync_msg *m = &f->l1->m[cc.jobs[k].i1];
 
-		if (cc.jobs[k].ended)
-			continue;
+		if (cc.jobs[k].batch != NULL)
+			continue; /* counted by copy_batch_done */
 		f->copy_failed++;
 		if (cut_status_failed(&cc.fetch_st))
 			sync_folder_error(f->fr, "host1 UID %u not copied: %s", m->uid,
@@ -474,7 +589,13 @@ done:
 					  "host1 UID %u vanished from host1 during the sync",
 					  m->uid);
 	}
-	cut_buf_free(&cc.cur);
+	while (cc.batches != NULL) {
+		copy_batch *b = cc.batches;
+
+		cc.batches = b->next;
+		free(b);
+	}
+	cut_buf_free(&cc.buf);
 	cut_buf_free(&set);
 	free(uids);
 	/* jobs[] is freed by the caller once both clients have run dry. */
@@ -679,6 +800,40 @@ static int record_actions(sync_folder_result *fr, const sync_plan *plan,
 	return 0;
 }
 
+static sync_state_side state_side(const imap_select_info *i)
+{
+	sync_state_side s;
+
+	s.uidvalidity = i->uidvalidity;
+	s.uidnext = i->uidnext;
+	s.highestmodseq = i->nomodseq ? 0 : i->highestmodseq;
+	s.exists = i->exists;
+	return s;
+}
+
+/*
+ * The pair is in sync: remember host1's counters as they were before the
+ * listing (a change since then shows next time) and host2's as they are
+ * after this run's own changes (selected again).
+ */
+static void sync_state_record(sync_run *r, const folder_pair *p,
+			      const imap_select_info *i1)
+{
+	imap_select_info i2;
+	sync_state_side a, b;
+	cut_status st;
+
+	memset(&i2, 0, sizeof(i2));
+	if (imap_select(r->c2, p->name2, 0, 1, &i2, &st) < 0) {
+		cut_debug("%s: not recorded in the state: %s", p->name2, st.msg);
+		return;
+	}
+	a = state_side(i1);
+	b = state_side(&i2);
+	if (sync_state_put(r->state, p->name1, p->name2, r->mode, &a, &b) < 0)
+		cut_debug("%s: not recorded in the state: out of memory", p->name2);
+}
+
 static int sync_one_folder(sync_run *r, const folder_pair *p,
 			   sync_folder_result *fr, cut_status *st)
 {
@@ -707,12 +862,30 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 		fr->subscribed = 1;
 	}
 	/* host1 is only ever written by the postsync (delete1). */
-	if (imap_select(r->c1, p->name1, !(o->delete1 && !o->dry_run), 0, &i1,
-			st) < 0)
+	if (imap_select(r->c1, p->name1, !(o->delete1 && !o->dry_run), r->condstore,
+			&i1, st) < 0)
 		goto folder_fail;
 	if (host2_exists &&
-	    imap_select(r->c2, p->name2, o->dry_run, 0, &i2, st) < 0)
+	    imap_select(r->c2, p->name2, o->dry_run, r->condstore, &i2, st) < 0)
 		goto folder_fail;
+	if (r->state != NULL) {
+		sync_state_side a = state_side(&i1), b = state_side(&i2);
+
+		if (host2_exists && !p->create &&
+		    sync_state_unchanged(sync_state_find(r->state, p->name1, p->name2),
+					 r->mode, &a, &b)) {
+			cut_debug("%s -> %s: unchanged on both servers since the last "
+				  "run (UIDNEXT, HIGHESTMODSEQ, EXISTS): skipped",
+				  fr->display1, p->name2);
+			fr->unchanged = 1;
+			fr->c.in_sync = i1.exists;
+			ret = 0;
+			goto done;
+		}
+		/* Until this pair is in sync again it has no entry: a crash
+		 * leaves it compared in full next time. */
+		sync_state_drop(r->state, p->name1, p->name2);
+	}
 	if (sync_list_both(r, i1.exists, &l1, i2.exists, host2_exists ? &l2 : NULL,
 			   st) < 0)
 		goto folder_fail;
@@ -799,13 +972,13 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 		if (sync_delete_kind(&f, confirmed, SYNC_ACT_DELETE1, &l1, st) < 0)
 			sync_folder_error(fr, "%s", st->msg);
 	}
+	if (r->state != NULL && fr->error == NULL && fr->c.failed == 0)
+		sync_state_record(r, p, &i1);
 	ret = 0;
 	goto done;
 folder_fail:
 	sync_folder_error(fr, "%s", st->msg);
 done:
-	for (size_t k = 0; k < n_jobs; k++)
-		cut_buf_free(&jobs[k].body);
 	free(jobs);
 	sync_plan_free(&plan);
 	sync_plan_free(&plan2);
@@ -923,6 +1096,7 @@ int sync_account(const sync_endpoint *h1, const sync_endpoint *h2,
 	sync_result *res = NULL;
 	sync_side s1, s2;
 	folder_map *map = NULL;
+	char *state_path = NULL;
 	const char **only = NULL;
 	cut_status fst;
 	int ret = -1;
@@ -962,6 +1136,38 @@ int sync_account(const sync_endpoint *h1, const sync_endpoint *h2,
 	}
 	if (sync_side_load(r.c1, &s1, st) < 0 || sync_side_load(r.c2, &s2, st) < 0)
 		goto done;
+	if (o->state_dir != NULL && !o->dry_run && !o->delete1) {
+		char *hp1 = cut_strdup_printf("%s:%u", h1->host, (unsigned)h1->port);
+		char *hp2 = cut_strdup_printf("%s:%u", h2->host, (unsigned)h2->port);
+
+		state_path = hp1 && hp2 ? sync_state_path(o->state_dir, h1->user, hp1,
+							   h2->user, hp2)
+					: NULL;
+		free(hp1);
+		free(hp2);
+		if (state_path == NULL) {
+			cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "out of memory");
+			goto done;
+		}
+		cut_status_clear(&fst);
+		switch (sync_state_load(state_path, &r.state, &fst)) {
+		case 1:
+			cut_warn("%s: every folder is compared in full", fst.msg);
+			break;
+		case -1:
+			cut_status_copy(st, &fst);
+			goto done;
+		default:
+			break;
+		}
+		/* RFC 7162 3.1: HIGHESTMODSEQ needs CONDSTORE on both sides */
+		r.condstore = imap_client_has_cap(r.c1, "CONDSTORE") &&
+			      imap_client_has_cap(r.c2, "CONDSTORE");
+		snprintf(r.mode, sizeof(r.mode), "s%s%s", o->delete2 ? "d" : "",
+			 o->no_flag_updates ? "n" : "f");
+		if (!r.condstore)
+			cut_debug("no CONDSTORE on both servers: the state is not used");
+	}
 
 	/* --folder names may be given in UTF-8; LIST shows the wire form. */
 	if (o->n_folders > 0) {
@@ -1068,6 +1274,13 @@ done:
 	}
 	if (ret < 0)
 		cut_status_copy(&res->status, st);
+	if (r.state != NULL && r.condstore) {
+		cut_status_clear(&fst);
+		if (sync_state_save(r.state, state_path, &fst) < 0)
+			cut_warn("%s", fst.msg);
+	}
+	sync_state_free(&r.state);
+	free(state_path);
 	if (r.c1 != NULL && !imap_client_broken(r.c1))
 		imap_client_logout(r.c1, NULL);
 	if (r.c2 != NULL && !imap_client_broken(r.c2))

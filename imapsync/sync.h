@@ -8,8 +8,10 @@
  *   - copies: host1 bodies are fetched with pipelined UID FETCH BODY.PEEK[]
  *     and each, once complete, is APPENDed on host2 (pipelined, LITERAL+
  *     when offered) with host1's flags (not \Recent) and INTERNALDATE;
- *     host2 is drained whenever more than 32 MiB of bodies wait for its
- *     answers, so host1 reads overlap host2 writes with bounded memory;
+ *     each body is streamed from host1's input into host2's APPEND as
+ *     it arrives (MULTIAPPEND, RFC 3502, batches of up to 500 messages /
+ *     16 MiB in one command), so host1 reads overlap host2 writes and
+ *     memory stays bounded whatever the message sizes;
  *   - flag updates: one UID STORE FLAGS.SILENT per distinct flag set;
  *   - delete2: UID STORE +FLAGS.SILENT (\Deleted) then UID EXPUNGE of
  *     exactly those UIDs (RFC 4315); without UIDPLUS only when no other
@@ -25,9 +27,10 @@
  * may be synced in parallel threads.  The progress callback is called
  * from the calling thread.
  *
- * Future CONDSTORE state (RFC 7162) plugs in at the folder listing: a
- * per-folder (uidvalidity, highestmodseq) store would let the listing use
- * CHANGEDSINCE; the diff and executor stay as they are.
+ * State (sync_opts.state_dir, sync_state.h): with both servers offering
+ * CONDSTORE (RFC 7162), folders unchanged on both sides since their last
+ * successful sync are skipped without listing; anything doubtful means a
+ * full comparison.
  */
 #ifndef CUTOVER_IMAPSYNC_SYNC_H
 #define CUTOVER_IMAPSYNC_SYNC_H
@@ -79,6 +82,8 @@ typedef struct sync_folder_result {
 	int created;         /* created on host2 (or would be, dry run) */
 	int subscribed;      /* subscribed on host2 (or would be) */
 	int deleted;         /* host2-only folder deleted (--delete2-folders) */
+	int unchanged;       /* skipped: unchanged on both servers since the
+				last run (sync_opts.state_dir, CONDSTORE) */
 	sync_counts c;
 	sync_action_rec *acts; /* with record_actions */
 	size_t n_acts;
@@ -124,6 +129,12 @@ typedef struct sync_opts {
 	sync_progress_fn progress; /* may be NULL */
 	void *progress_ctx;
 	double io_timeout;   /* seconds, 0 = client default */
+	/* Directory of the per-account CONDSTORE state (sync_state.h), or
+	 * NULL: every folder is listed and compared in full.  With it, a
+	 * folder pair whose UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and EXISTS
+	 * are unchanged on both servers since it was last in sync (same
+	 * mode) is skipped.  Not used by dry runs and postsyncs (delete1). */
+	const char *state_dir;
 } sync_opts;
 
 /**
