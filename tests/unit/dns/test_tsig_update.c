@@ -304,6 +304,7 @@ static void expect_explain(int rcode, uint16_t tsig_error, double offset,
 	r.rcode = rcode;
 	r.tsig_error = tsig_error;
 	r.clock_offset = offset;
+	r.tsig_present = 1;
 	r.signed_ok = 1;
 	assert_int_equal(dns_update_explain(&r, "192.0.2.1:53", "ex.", "k.", buf,
 					    sizeof(buf)),
@@ -338,10 +339,16 @@ static void test_explain(void **state)
 		dns_update_reply r;
 		char buf[512];
 
+		/* an unsigned NOERROR reply to a signed request */
 		memset(&r, 0, sizeof(r));
 		assert_int_equal(dns_update_explain(&r, "s", "ex.", "k.", buf, sizeof(buf)),
 				 CUT_FINAL);
-		assert_non_null(strstr(buf, "without a valid TSIG signature"));
+		assert_non_null(strstr(buf, "without a TSIG signature"));
+		/* a signed reply whose MAC does not verify */
+		r.tsig_present = 1;
+		assert_int_equal(dns_update_explain(&r, "s", "ex.", "k.", buf, sizeof(buf)),
+				 CUT_FINAL);
+		assert_non_null(strstr(buf, "does not verify"));
 	}
 }
 
