@@ -557,6 +557,7 @@ int watch_wait_visible(const plan *p, journal *j, watch_target target,
 	uint32_t old_seen = 0;
 	char lag[1024];
 
+	lag[0] = '\0';
 	for (;;) {
 		watch_result *r = NULL;
 		double now = cut_now(), left;
@@ -585,8 +586,10 @@ int watch_wait_visible(const plan *p, journal *j, watch_target target,
 		if (left <= 0)
 			return cut_status_set(st, CUT_TEMP, CUT_SCOPE_SERVER,
 					      "%s not visible on every "
-					      "authoritative address after %.0fs",
-					      watch_target_name(target), timeout);
+					      "authoritative address after "
+					      "%.0fs%s%s",
+					      watch_target_name(target), timeout,
+					      lag[0] != '\0' ? ": " : "", lag);
 		if (countdown_sleep_until(cut_now() + (delay < left ? delay : left),
 					  "the next propagation check", st) < 0)
 			return -1;
