@@ -136,7 +136,7 @@ load_state() {
 }
 
 set_layout() {
-	NET=${LAB_NET:-127.0.0}
+	NET=${LAB_NET:-127.${CUTOVER_TEST_NET:-0}.0}
 	[[ $NET =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "LAB_NET=$NET: expected 127.X.Y"
 	A_PRIMARY=$NET.1
 	A_SECONDARY=$NET.2

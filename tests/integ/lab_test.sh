@@ -11,7 +11,7 @@ TEST_NAME=lab_test
 # shellcheck source=tests/integ/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-export LAB_NET=${LAB_TEST_NET:-127.0.1}
+export LAB_NET=${LAB_TEST_NET:-$TEST_NET_PREFIX.1}
 export LAB_ACCOUNTS=5
 
 lab_dir=$(test_tmpdir)/lab

@@ -15,6 +15,12 @@ CUTOVER_SOURCE_DIR=${CUTOVER_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/..
 LAB_SH=$CUTOVER_SOURCE_DIR/scripts/lab.sh
 CUTOVER_BIN=${CUTOVER_BIN:-}
 TEST_NAME=${TEST_NAME:-$(basename "$0" .sh)}
+# Labs live on 127.$CUTOVER_TEST_NET.X (default 127.0.X): two test runs on
+# one machine (a CI run and a developer's) set different values.
+CUTOVER_TEST_NET=${CUTOVER_TEST_NET:-0}
+[[ $CUTOVER_TEST_NET =~ ^[0-9]{1,3}$ ]] && [ "$CUTOVER_TEST_NET" -le 255 ] ||
+	{ echo "CUTOVER_TEST_NET=$CUTOVER_TEST_NET: expected 0..255" >&2; exit 2; }
+TEST_NET_PREFIX=127.$CUTOVER_TEST_NET
 # The system interpreter: a version-manager shim on PATH is slow to start.
 if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
 
@@ -271,3 +277,23 @@ doveadm_save() {
 	# shellcheck disable=SC2086 # DOVEADM is a command prefix
 	$doveadm save -u "$2" -m "$3"
 }
+
+# ---------------------------------------------------------------------------
+# Valgrind (scripts/valgrind.sh): with CUTOVER_VALGRIND=1 every run of
+# $CUTOVER_BIN goes through valgrind (memcheck, definite leaks are errors,
+# exit 99 on an error).  Reports go to CUTOVER_VALGRIND_LOG/vg.PID.log, not
+# to stderr, so the tests' output checks still hold; valgrind.sh reads them.
+if [ "${CUTOVER_VALGRIND:-0}" = 1 ] && [ -n "$CUTOVER_BIN" ]; then
+	_vg_log=${CUTOVER_VALGRIND_LOG:-/tmp/cutover-valgrind}
+	mkdir -p "$_vg_log"
+	_vg_wrap=$(mktemp -d "/tmp/cutover-vg-$TEST_NAME.XXXXXX")
+	chmod 755 "$_vg_wrap"
+	cat >"$_vg_wrap/cutover" <<VGEOF
+#!/bin/sh
+exec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	--track-fds=no --log-file='$_vg_log/vg.%p.log' '$CUTOVER_BIN' "\$@"
+VGEOF
+	chmod 755 "$_vg_wrap/cutover"
+	on_exit "rm -rf '$_vg_wrap'"
+	CUTOVER_BIN=$_vg_wrap/cutover
+fi

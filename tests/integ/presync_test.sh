@@ -34,7 +34,7 @@ CUTOVER_BIN=${CUTOVER_BIN:-$CUTOVER_SOURCE_DIR/build/bin/cutover}
 command -v sqlite3 >/dev/null || skip "sqlite3 is required"
 command -v script >/dev/null || skip "script(1) is required for the terminal check"
 
-export LAB_NET=${PRESYNC_TEST_NET:-127.0.3}
+export LAB_NET=${PRESYNC_TEST_NET:-$TEST_NET_PREFIX.3}
 export LAB_ACCOUNTS=22
 export LAB_PRIVATE=1
 lab_up

@@ -20,7 +20,7 @@ TEST_NAME=propagation_test
 . "$(dirname "$0")/lib.sh"
 
 [ -n "$CUTOVER_BIN" ] && [ -x "$CUTOVER_BIN" ] || skip "CUTOVER_BIN not set"
-export LAB_NET=${PROP_TEST_NET:-127.0.94}
+export LAB_NET=${PROP_TEST_NET:-$TEST_NET_PREFIX.94}
 export LAB_ACCOUNTS=1
 LAB_PRIVATE=1 lab_up
 
@@ -88,9 +88,9 @@ set_mx_ttl "$LAB_PRIMARY4" "$LAB_TSIG_KEY" lab.test. 8
 wait_for 10 test "$(mx_ttl "$LAB_SECONDARY" lab.test.)" = 8 || fail "secondary did not get TTL 8"
 out=$("$CUTOVER_BIN" ttl status "$plan" 2>&1) && rc=0 || rc=$?
 assert_eq 3 "$rc" "ttl status before lowering"
-assert_contains "$out" "ns1.lab.test. 127.0.94.1:$LAB_DNS_PORT"
+assert_contains "$out" "ns1.lab.test. $LAB_NET.1:$LAB_DNS_PORT"
 assert_contains "$out" "ns1.lab.test. [::1]:$LAB_DNS_PORT" "IPv6 address of the primary"
-assert_contains "$out" "ns2.lab.test. 127.0.94.2:$LAB_DNS_PORT"
+assert_contains "$out" "ns2.lab.test. $LAB_NET.2:$LAB_DNS_PORT"
 assert_contains "$out" "TTL not lowered"
 
 # Lower to 3 s; ttl wait: ready at first sighting + 8 + 2.
@@ -121,7 +121,7 @@ set_mx_ttl "$LAB_PRIMARY4" "$LAB_TSIG_KEY" lab.test. 3
 sleep 1
 out=$("$CUTOVER_BIN" ttl status "$plan" 2>&1) && rc=0 || rc=$?
 assert_eq 3 "$rc" "ttl status with the secondary held"
-assert_contains "$out" "not ready: 1 address(es) not up to date: ns2.lab.test. 127.0.94.2:$LAB_DNS_PORT"
+assert_contains "$out" "not ready: 1 address(es) not up to date: ns2.lab.test. $LAB_NET.2:$LAB_DNS_PORT"
 assert_contains "$out" "(primary "
 assert_rc 3 "$CUTOVER_BIN" ttl wait "$plan" --timeout 3
 bash "$LAB_SH" secondary-release "$LAB_DIR" >/dev/null
@@ -134,8 +134,8 @@ bash "$LAB_SH" secondary-pause "$LAB_DIR" >/dev/null
 on_exit "bash '$LAB_SH' secondary-release '$LAB_DIR' >/dev/null 2>&1"
 out=$("$CUTOVER_BIN" ttl status "$plan" 2>&1) && rc=0 || rc=$?
 assert_eq 3 "$rc" "ttl status with the secondary paused"
-assert_contains "$out" "ns2.lab.test. 127.0.94.2:$LAB_DNS_PORT: unreachable"
-jq -e '.authoritative[] | select(.address == "127.0.94.2") | .reachable == false' \
+assert_contains "$out" "ns2.lab.test. $LAB_NET.2:$LAB_DNS_PORT: unreachable"
+jq -e '.authoritative[] | select(.address == "'"$LAB_NET"'.2") | .reachable == false' \
 	< <("$CUTOVER_BIN" --json ttl status "$plan" 2>/dev/null || true) >/dev/null ||
 	fail "JSON does not say unreachable"
 bash "$LAB_SH" secondary-release "$LAB_DIR" >/dev/null

@@ -27,7 +27,7 @@ for t in sqlite3 dig nsupdate jq; do
 	command -v $t >/dev/null || skip "$t is required"
 done
 
-export LAB_NET=${RUN_LUCKY_TEST_NET:-127.0.57}
+export LAB_NET=${RUN_LUCKY_TEST_NET:-$TEST_NET_PREFIX.57}
 export LAB_ACCOUNTS=3
 export LAB_PRIVATE=1
 lab_up

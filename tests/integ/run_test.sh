@@ -32,7 +32,7 @@ for t in sqlite3 dig nsupdate; do
 	command -v $t >/dev/null || skip "$t is required"
 done
 
-export LAB_NET=${RUN_TEST_NET:-127.0.56}
+export LAB_NET=${RUN_TEST_NET:-$TEST_NET_PREFIX.56}
 export LAB_ACCOUNTS=3
 export LAB_PRIVATE=1
 lab_up
