@@ -133,7 +133,7 @@ check_failed short "sent a malformed reply (12 bytes)" "nothing is counted as do
 check_failed wrongid "with another id ignored"
 check_failed servfail "(SERVFAIL)" "see the server's log"
 check_failed notzone "(NOTZONE)" "outside zone fake.test."
-check_failed refused "(REFUSED)"
+check_failed refused "is not allowed to update zone fake.test."
 assert_not_contains "$LAST_OUT" "not signed" "refused: signed reply"
 
 # --- a reply with another id before the real one: ignored ------------------
