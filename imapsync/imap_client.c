@@ -177,12 +177,28 @@ static int client_fail(imap_client *c, const cut_status *st)
 	return -1;
 }
 
-static int client_check(imap_client *c, cut_status *st)
+static int client_check_broken(imap_client *c, cut_status *st)
 {
 	if (c->broken) {
 		cut_status_copy(st, &c->broken_st);
 		return -1;
 	}
+	return 0;
+}
+
+/* Before a new command or a run: the connection must be usable and no
+ * streamed APPEND open (its literal occupies the connection: anything
+ * queued behind it would wait forever). */
+static int client_check(imap_client *c, cut_status *st)
+{
+	if (client_check_broken(c, st) < 0)
+		return -1;
+	if (c->push != NULL)
+		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
+				      "%s: internal error: a command while a streamed "
+				      "APPEND is unfinished (imap_append_stream_end() "
+				      "first)",
+				      c->name);
 	return 0;
 }
 
@@ -520,8 +536,15 @@ static int client_fill(imap_client *c, cut_status *st)
 			cmd->wlit += got;
 			if (cmd->wlit < s->size)
 				continue;
-		} else if (s->src == LIT_PUSH && cmd->wlit < s->size) {
-			break; /* imap_append_stream_write() feeds it */
+		} else if (s->src == LIT_PUSH &&
+			   (cmd->wlit < s->size || c->push == cmd)) {
+			/* imap_append_stream_write() feeds it; until
+			 * imap_append_stream_end() the caller may still add a
+			 * message (MULTIAPPEND), so the command's final CRLF
+			 * must not go out yet, even when this literal is
+			 * complete and the output buffer is drained because
+			 * the server's input woke us up */
+			break;
 		}
 		/* segment complete */
 		if (cmd->wseg + 1 < cmd->nseg) {
@@ -1889,7 +1912,8 @@ static client_cmd *client_append_cmd(imap_client *c, const imap_append_req *req,
 	cut_buf *t;
 	cmd_seg *s;
 
-	if (client_check(c, st) < 0)
+	/* (imap_append_stream_add() builds its text here with push set) */
+	if (client_check_broken(c, st) < 0)
 		return NULL;
 	cmd = cmd_new(c, CMD_APPEND, "APPEND");
 	if (cmd == NULL) {
@@ -2024,7 +2048,7 @@ static int client_push_ready(imap_client *c, client_cmd *cmd, cut_status *st)
 	if (c->broken || cmd->done) {
 		c->push = NULL;
 		if (c->broken)
-			return client_check(c, st);
+			return client_check_broken(c, st);
 		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_MESSAGE,
 				      "%s: APPEND refused before the message was sent",
 				      c->name);
@@ -2065,7 +2089,7 @@ int imap_append_stream_add(imap_client *c, const imap_append_req *req, cut_statu
 	const char *t;
 	size_t tlen;
 
-	if (client_check(c, st) < 0)
+	if (client_check_broken(c, st) < 0)
 		return -1;
 	if (cmd == NULL || cmd->wlit != cmd->seg[0].size)
 		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
@@ -2126,7 +2150,7 @@ int imap_append_stream_write(imap_client *c, const void *p, size_t n, cut_status
 {
 	client_cmd *cmd = c->push;
 
-	if (client_check(c, st) < 0)
+	if (client_check_broken(c, st) < 0)
 		return -1;
 	if (cmd == NULL || cmd->wlit + n > cmd->seg[0].size)
 		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
@@ -2141,14 +2165,14 @@ int imap_append_stream_write(imap_client *c, const void *p, size_t n, cut_status
 		if (client_io(c, &err) < 0)
 			client_fail(c, &err);
 	}
-	return client_check(c, st);
+	return client_check_broken(c, st);
 }
 
 int imap_append_stream_end(imap_client *c, cut_status *st)
 {
 	client_cmd *cmd = c->push;
 
-	if (client_check(c, st) < 0)
+	if (client_check_broken(c, st) < 0)
 		return -1;
 	if (cmd == NULL || cmd->wlit != cmd->seg[0].size) {
 		cut_status e;

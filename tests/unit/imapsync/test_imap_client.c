@@ -447,6 +447,146 @@ static void test_ipv6(void **state)
 	fake_finish(&f);
 }
 
+/* ---- MULTIAPPEND streamed through a slow reader: framing ---- */
+
+#define MA_SIZE1 (8u * 1024u * 1024u)
+#define MA_SIZE2 (3u * 1024u * 1024u)
+
+/* Reads one line up to CRLF into f->line (no tag handling). */
+static int fake_raw_line(fake *f)
+{
+	size_t n = 0;
+
+	for (;;) {
+		char ch;
+
+		if (read(f->fd, &ch, 1) != 1) {
+			fake_err(f, "EOF in a line; ");
+			return -1;
+		}
+		if (ch == '\n')
+			break;
+		if (ch != '\r' && n < sizeof(f->line) - 1)
+			f->line[n++] = ch;
+	}
+	f->line[n] = '\0';
+	return 0;
+}
+
+/* Reads n literal bytes, each equal to `expect`, in small pieces; with
+ * `tick`, an untagged line is sent after each piece (a server reporting
+ * while the client is still writing). */
+static int fake_skip_bytes(fake *f, size_t n, char expect, int tick)
+{
+	char b[16384];
+
+	while (n > 0) {
+		size_t k = n < sizeof(b) ? n : sizeof(b);
+
+		if (fake_read_bytes(f, b, k) < 0)
+			return -1;
+		for (size_t i = 0; i < k; i++)
+			if (b[i] != expect) {
+				fake_err(f, "literal byte %c, want %c; ", b[i], expect);
+				return -1;
+			}
+		n -= k;
+		if (tick)
+			fake_send(f, "* OK still receiving\r\n");
+	}
+	return 0;
+}
+
+static void script_multiappend(fake *f)
+{
+	char want[128];
+
+	fake_send(f, "* OK [CAPABILITY IMAP4rev1 LITERAL+ MULTIAPPEND] fake ready\r\n");
+	if (fake_expect(f, "LOGIN") < 0)
+		return;
+	fake_send(f, "%T OK Logged in\r\n");
+	/* let the client's writes back up: its output buffer fills */
+	usleep(300 * 1000);
+	snprintf(want, sizeof(want), "APPEND \"INBOX\" (\\Seen) {%u+}", MA_SIZE1);
+	if (fake_expect(f, want) < 0 || fake_skip_bytes(f, MA_SIZE1, 'a', 1) < 0)
+		return;
+	/* RFC 3502: the next message follows on the same command line */
+	if (fake_raw_line(f) < 0)
+		return;
+	snprintf(want, sizeof(want), " (\\Flagged) {%u+}", MA_SIZE2);
+	if (strcmp(f->line, want) != 0) {
+		fake_err(f, "after the first literal: \"%s\", want \"%s\"; ", f->line, want);
+		return;
+	}
+	if (fake_skip_bytes(f, MA_SIZE2, 'b', 1) < 0 || fake_raw_line(f) < 0)
+		return;
+	if (f->line[0] != '\0') {
+		fake_err(f, "command not ended after the last literal: \"%s\"; ", f->line);
+		return;
+	}
+	fake_send(f, "%T OK [APPENDUID 1 1:2] Append completed\r\n");
+	if (fake_expect(f, "NOOP") < 0)
+		return;
+	fake_send(f, "%T OK done\r\n");
+}
+
+static void append_done_cb(void *ctx, const imap_append_result *r, const cut_status *st)
+{
+	cut_status *out = ctx;
+
+	cut_status_copy(out, st);
+	if (st->kind == CUT_OK && r->uidvalidity != 1)
+		cut_status_set(out, CUT_FINAL, CUT_SCOPE_LOCAL, "no APPENDUID");
+}
+
+static void stream_body(imap_client *c, size_t size, char ch)
+{
+	static char chunk[64 * 1024];
+	cut_status st;
+
+	memset(chunk, ch, sizeof(chunk));
+	while (size > 0) {
+		size_t n = size < sizeof(chunk) ? size : sizeof(chunk);
+
+		assert_int_equal(imap_append_stream_write(c, chunk, n, &st), 0);
+		size -= n;
+	}
+}
+
+static void test_multiappend_stream(void **state)
+{
+	fake f;
+	imap_client_opts o;
+	imap_client *c = NULL;
+	cut_status st, done_st;
+	imap_append_req ar;
+	int small = 4096;
+
+	fake_start(&f, script_multiappend);
+	/* a small receive buffer on the server: the client's writes block */
+	setsockopt(f.lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	o = fake_opts(&f, IMAP_TLS_NONE);
+	assert_int_equal(imap_client_connect_login(&o, "frank", "pw", &c, &st), 0);
+	assert_true(imap_append_stream_can_add(c));
+	cut_status_set(&done_st, CUT_FINAL, CUT_SCOPE_LOCAL, "not called");
+	memset(&ar, 0, sizeof(ar));
+	ar.mailbox = "INBOX";
+	ar.flags = "\\Seen";
+	ar.size = MA_SIZE1;
+	assert_int_equal(imap_append_stream_begin(c, &ar, append_done_cb, &done_st, &st), 0);
+	stream_body(c, MA_SIZE1, 'a');
+	ar.flags = "\\Flagged";
+	ar.size = MA_SIZE2;
+	assert_int_equal(imap_append_stream_add(c, &ar, &st), 0);
+	stream_body(c, MA_SIZE2, 'b');
+	assert_int_equal(imap_append_stream_end(c, &st), 0);
+	assert_int_equal(imap_client_run(c, &st), 0);
+	assert_int_equal(done_st.kind, CUT_OK);
+	assert_int_equal(imap_noop(c, &st), 0);
+	imap_client_free(&c);
+	fake_finish(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,6 +595,7 @@ int main(void)
 		cmocka_unit_test(test_sync_literals),
 		cmocka_unit_test(test_starttls),
 		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_multiappend_stream),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
