@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# sync_state_test.sh: `cutover sync --state-dir` (CONDSTORE state,
+# imapsync/sync_state.h) against the lab's two Dovecots.  A resync after
+# (a) no change copies nothing and skips every folder, (b) a flag change on
+# host1 is propagated, (c) a new host1 message is copied, (d) a host2-only
+# extra message is deleted with --delete2 although host1 did not change,
+# (e) a damaged or deleted state file falls back to a full comparison;
+# (f) a run in another mode (without --delete2) does not reuse the state.
+# Every outcome is checked by scripts/mailbox_compare.py.
+# Env: SYNC_STATE_USER (default user18), CUTOVER_BIN.
+# shellcheck source=tests/integ/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+[ -n "$CUTOVER_BIN" ] && [ -x "$CUTOVER_BIN" ] || skip "CUTOVER_BIN not set"
+lab_up
+U=${SYNC_STATE_USER:-user18}
+T=$(test_tmpdir)
+S=$CUTOVER_SOURCE_DIR/scripts
+printf '%s\n' "pass-$U" >"$T/pass"
+chmod 600 "$T/pass"
+SD=$T/state
+mkdir -p "$SD"
+
+H=(--host1 "$LAB_HOST1:$LAB_IMAPS_PORT" --user1 "$U" --passfile1 "$T/pass"
+	--host2 "$LAB_HOST2:$LAB_IMAPS_PORT" --user2 "$U" --passfile2 "$T/pass"
+	--ca-file "$LAB_CA" --tls-name1 "$LAB_TLS_NAME" --tls-name2 "$LAB_TLS_NAME")
+C1=(--host "$LAB_HOST1" --port "$LAB_IMAPS_PORT" --user "$U" --password "pass-$U" --ca "$LAB_CA")
+C2=(--host "$LAB_HOST2" --port "$LAB_IMAPS_PORT" --user "$U" --password "pass-$U" --ca "$LAB_CA")
+CMP=(--host1 "$LAB_HOST1" --port1 "$LAB_IMAPS_PORT" --user1 "$U" --password1 "pass-$U"
+	--host2 "$LAB_HOST2" --port2 "$LAB_IMAPS_PORT" --user2 "$U" --password2 "pass-$U"
+	--ca "$LAB_CA")
+
+# ssync ARGS: sync with state, -vv log in $T/log, JSON on stdout
+ssync() { "$CUTOVER_BIN" -vv --json sync "${H[@]}" --state-dir "$SD" "$@" 2>"$T/log"; }
+compare() { python3 "$S/mailbox_compare.py" compare "${CMP[@]}" "$@"; }
+total() { python3 -c "import json,sys; print(json.load(sys.stdin)['total']['$1'])"; }
+skipped() { grep -c 'unchanged on both servers since the last run' "$T/log" || true; }
+
+reset() {
+	local da=$LAB_DOVEADM1
+	[ "$1" = 2 ] && da=$LAB_DOVEADM2
+	$da mailbox list -u "$U" | sort -r | while IFS= read -r m; do
+		$da expunge -u "$U" mailbox "$m" all >/dev/null 2>&1 || true
+		[ "$m" = INBOX ] || $da mailbox delete -u "$U" -s "$m" >/dev/null 2>&1 || true
+	done
+	[ "$($da search -u "$U" mailbox INBOX ALL | wc -l)" -eq 0 ] || fail "reset of host$1 failed"
+}
+
+note "reset $U, fill host1, first sync with --state-dir"
+reset 1
+reset 2
+python3 "$S/gen_corpus.py" fill "${C1[@]}" --seed 7 --count 60 --big 0
+ssync --delete2 >"$T/out.json" || { cat "$T/log"; fail "first sync failed"; }
+compare || fail "host2 differs after the first sync"
+[ -n "$(ls "$SD")" ] || fail "no state file written in $SD"
+nfolders=$(python3 -c "import json,sys; print(len(json.load(sys.stdin)['folders']))" <"$T/out.json")
+
+note "(a) no change: nothing copied, every folder skipped"
+n=$(ssync --delete2 | total copied)
+assert_eq 0 "$n" "copied by a no-op resync"
+assert_eq "$nfolders" "$(skipped)" "folders skipped"
+if grep -q 'UID FETCH' "$T/log"; then fail "a no-op resync listed a folder"; fi
+
+note "(b) a flag change on host1 is propagated"
+$LAB_DOVEADM1 flags add -u "$U" '\Flagged $StateTest' mailbox INBOX uid 1
+n=$(ssync --delete2 | total flags_updated)
+assert_eq 1 "$n" "flag updates"
+assert_eq $((nfolders - 1)) "$(skipped)" "folders skipped (INBOX compared)"
+compare || fail "flag change not propagated"
+
+note "(c) a new message on host1 is copied"
+imap_append "$LAB_HOST1" "$U" "INBOX.Archive.2024" "state test new"
+n=$(ssync --delete2 | total copied)
+assert_eq 1 "$n" "copied"
+compare || fail "new host1 message not copied"
+
+note "(d) a host2-only extra is deleted although host1 did not change"
+imap_append "$LAB_HOST2" "$U" "Archive/2024" "state test extra"
+n=$(ssync --delete2 | total deleted2)
+assert_eq 1 "$n" "deleted on host2"
+compare || fail "the host2 extra stayed"
+
+note "(e) a damaged or deleted state file: full comparison, still correct"
+f=$(ls "$SD"/*.state)
+printf 'garbage\n' >>"$f"
+imap_append "$LAB_HOST2" "$U" "Archive/2024" "state test extra 2"
+n=$(ssync --delete2 | total deleted2)
+assert_eq 1 "$n" "deleted on host2 with a damaged state"
+assert_eq 0 "$(skipped)" "folders skipped with a damaged state"
+grep -q 'compared in full' "$T/log" || fail "no warning about the damaged state"
+compare || fail "differs after a run with a damaged state"
+# a truncated file (a crash while writing is prevented by rename, but a
+# full disk or a copy can cut it)
+head -c 40 "$f" >"$f.cut" && mv "$f.cut" "$f"
+n=$(ssync --delete2 | total copied)
+assert_eq 0 "$n" "copied with a truncated state"
+assert_eq 0 "$(skipped)" "folders skipped with a truncated state"
+rm -f "$SD"/*.state
+$LAB_DOVEADM1 flags remove -u "$U" '\Flagged' mailbox INBOX uid 1
+n=$(ssync --delete2 | total flags_updated)
+assert_eq 1 "$n" "flag updates without a state file"
+compare || fail "differs after a run without a state file"
+
+note "(f) a run without --delete2 does not reuse the --delete2 state"
+ssync --delete2 >/dev/null || fail "sync failed"
+ssync >/dev/null || fail "sync without --delete2 failed"
+assert_eq 0 "$(skipped)" "folders skipped in another mode"
+note "ok"
