@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "cutover/cli.h"
 #include "common/log.h"
@@ -414,15 +415,36 @@ static int load_key(const plan *p, tsig_key **key_r, cut_status *st)
 	return tsig_key_load(p->tsig_key, key_r, st);
 }
 
+/*
+ * Test hooks between the read and the UPDATE (the concurrent-edit tests):
+ * CUTOVER_TEST_PAUSE_BEFORE_UPDATE=SECONDS sleeps; with
+ * CUTOVER_TEST_UPDATE_GATE=DIR, DIR/read is created once the RRsets were
+ * read and the UPDATE waits until DIR/go exists (at most 60 s), so a test
+ * can edit the zone exactly in between without racing a timer.
+ */
 static void debug_pause(void)
 {
 #ifdef CUTOVER_DEBUG_HOOKS
 	const char *s = getenv("CUTOVER_TEST_PAUSE_BEFORE_UPDATE");
+	const char *gate = getenv("CUTOVER_TEST_UPDATE_GATE");
 	double secs;
 
 	if (s != NULL && cut_duration_parse(s, &secs) == 0 && secs > 0) {
 		cut_info("test hook: pausing %.1f s before the UPDATE", secs);
 		cut_sleep(secs);
+	}
+	if (gate != NULL && gate[0] != '\0') {
+		char path[4096];
+		double until = cut_monotonic() + 60;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/read", gate);
+		if ((f = fopen(path, "w")) != NULL)
+			fclose(f);
+		snprintf(path, sizeof(path), "%s/go", gate);
+		cut_info("test hook: waiting for %s before the UPDATE", path);
+		while (access(path, F_OK) != 0 && cut_monotonic() < until)
+			cut_sleep(0.05);
 	}
 #endif
 }
@@ -470,6 +492,81 @@ static int watch_ttl_sets(const plan *p, dnsops_set *s, cut_status *st)
 	return 0;
 }
 
+int dnsops_update_build(const char *zone, dns_rrset *const *cur,
+			dns_rrset *const *target, size_t n, dns_update **u_r,
+			size_t *changes_r, cut_status *st)
+{
+	dns_update *u;
+	size_t i;
+
+	*u_r = NULL;
+	*changes_r = 0;
+	u = dns_update_new(zone);
+	if (u == NULL)
+		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
+				      "[dns] zone \"%s\" is not a domain name",
+				      zone);
+	for (i = 0; i < n; i++) {
+		if (target[i] == NULL || dns_rrset_equal(cur[i], target[i]))
+			continue;
+		(*changes_r)++;
+		/* RFC 2136 2.4.2 / 2.4.3: the RRset exactly as read, so a
+		 * concurrent edit makes the server answer NXRRSET; then
+		 * 2.5.2 delete RRset and 2.5.1 add the target records */
+		if (dns_update_require_rrset(u, cur[i]) < 0 ||
+		    dns_update_replace_rrset(u, target[i]) < 0) {
+			cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
+				       "cannot build the UPDATE for %s %s",
+				       target[i]->owner,
+				       dns_rrset_type_name(target[i]->type));
+			dns_update_free(&u);
+			*changes_r = 0;
+			return -1;
+		}
+	}
+	*u_r = u;
+	return 0;
+}
+
+int dnsops_ttl_lower_targets(dns_rrset *const *cur, size_t n,
+			     uint32_t low_ttl, dns_rrset **target_r)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		target_r[i] = NULL;
+		if (cur[i]->n == 0)
+			continue; /* absent: nothing to lower */
+		target_r[i] = dns_rrset_dup(cur[i]);
+		if (target_r[i] == NULL) {
+			while (i-- > 0)
+				dns_rrset_free(&target_r[i]);
+			return -1;
+		}
+		if (target_r[i]->ttl > low_ttl)
+			target_r[i]->ttl = low_ttl; /* never raised */
+	}
+	return 0;
+}
+
+int dnsops_served_match(dns_rrset *const *served, size_t n_sets,
+			dns_rrset *const *cands, size_t n_cands)
+{
+	size_t c, k;
+
+	for (c = 0; c < n_cands; c++) {
+		int same = cands[c * n_sets] != NULL;
+
+		for (k = 0; same && k < n_sets; k++)
+			same = cands[c * n_sets + k] != NULL &&
+			       dns_rrset_same_data(served[k],
+						   cands[c * n_sets + k]);
+		if (same)
+			return (int)c;
+	}
+	return -1;
+}
+
 /*
  * Steps 2-6 of dnsops.h for the targets in s.  *done_j receives the
  * read-back details ({serial, rrsets}) when something was applied.
@@ -494,25 +591,10 @@ static int apply(const plan *p, journal *j, const char *step,
 	if (done_r != NULL)
 		*done_r = NULL;
 	cut_hostport_format(&srv->addr, server, sizeof(server));
-	u = dns_update_new(p->zone);
-	if (u == NULL) {
-		cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
-			       "%s: [dns] zone \"%s\" is not a domain name",
-			       p->path, p->zone);
+	if (dnsops_update_build(p->zone, s->cur, s->target, s->n, &u, &changes,
+				st) < 0) {
+		cut_status_prefix(st, "%s: ", p->path);
 		goto done;
-	}
-	for (i = 0; i < s->n; i++) {
-		if (s->target[i] == NULL || dns_rrset_equal(s->cur[i], s->target[i]))
-			continue;
-		changes++;
-		if (dns_update_require_rrset(u, s->cur[i]) < 0 ||
-		    dns_update_replace_rrset(u, s->target[i]) < 0) {
-			cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
-				       "cannot build the UPDATE for %s %s",
-				       s->target[i]->owner,
-				       dns_rrset_type_name(s->target[i]->type));
-			goto done;
-		}
 	}
 	if (changes == 0) {
 		*res_r = DNSOPS_ALREADY;
@@ -706,15 +788,8 @@ int dnsops_ttl_lower(const plan *p, journal *j, const dnsops_opts *o,
 	if (primary(p, &srv, st) < 0 || watch_ttl_sets(p, &s, st) < 0 ||
 	    read_sets(&srv, p, &s, st) < 0)
 		goto done;
-	for (i = 0; i < s.n; i++) {
-		if (s.cur[i]->n == 0)
-			continue; /* absent: nothing to lower */
-		s.target[i] = dns_rrset_dup(s.cur[i]);
-		if (s.target[i] == NULL)
-			goto nomem;
-		if (s.target[i]->ttl > p->low_ttl)
-			s.target[i]->ttl = p->low_ttl; /* never raised */
-	}
+	if (dnsops_ttl_lower_targets(s.cur, s.n, p->low_ttl, s.target) < 0)
+		goto nomem;
 	if (!o->dry_run) {
 		/* The originals: those read now, except where the TTL is
 		 * already low and an earlier `ttl lower` recorded them. */
@@ -917,8 +992,7 @@ int dnsops_set_mx(const plan *p, journal *j, const char *which,
 	if (primary(p, &srv, st) < 0 || watch(&s, p->mx_name, DNS_TYPE_MX) < 0 ||
 	    read_sets(&srv, p, &s, st) < 0)
 		goto done;
-	if (!dns_rrset_same_data(s.cur[0], old) &&
-	    !dns_rrset_same_data(s.cur[0], new)) {
+	if (dnsops_served_match(s.cur, 1, (dns_rrset *[2]){old, new}, 2) < 0) {
 		dns_rrset *exp[2] = {old, new};
 		const char *labels[2] = {"[mx] old", "[mx] new"};
 
@@ -988,10 +1062,11 @@ int dnsops_set_imap(const plan *p, journal *j, const char *which,
 	dns_update_server srv;
 	dnsops_set s;
 	dns_rrset *v4[3] = {NULL, NULL, NULL}, *v6[3] = {NULL, NULL, NULL};
+	dns_rrset *cands[6];
 	const plan_addrs *lists[3];
 	json_t *extra = NULL, *done_j = NULL;
 	uint32_t ttl;
-	int w = -1, matched = 0, ret = -1;
+	int w = -1, ret = -1;
 	char what[64];
 	size_t i;
 
@@ -1033,11 +1108,12 @@ int dnsops_set_imap(const plan *p, journal *j, const char *which,
 	    watch(&s, p->imap_name, DNS_TYPE_AAAA) < 0 ||
 	    read_sets(&srv, p, &s, st) < 0)
 		goto done;
-	for (i = 0; i < 3; i++)
-		if (lists[i]->n > 0 && dns_rrset_same_data(s.cur[0], v4[i]) &&
-		    dns_rrset_same_data(s.cur[1], v6[i]))
-			matched = 1;
-	if (!matched) {
+	for (i = 0; i < 3; i++) {
+		/* an empty list never matches (it would mean "no address") */
+		cands[2 * i] = lists[i]->n > 0 ? v4[i] : NULL;
+		cands[2 * i + 1] = v6[i];
+	}
+	if (dnsops_served_match(s.cur, 2, cands, 3) < 0) {
 		dns_rrset *exp[6] = {v4[0], v6[0], v4[1], v6[1], v4[2], v6[2]};
 		const char *labels[6] = {"[imap] old", "[imap] old",
 					 "[imap] new", "[imap] new",
@@ -1127,7 +1203,7 @@ int dnsops_check(const plan *p, cut_buf *report, cut_status *st)
 	dns_rrset *old = NULL, *new = NULL;
 	dnsops_set s;
 	char server[CUT_HOST_MAX + 8];
-	int ret = -1;
+	int matched, ret = -1;
 
 	memset(&s, 0, sizeof(s));
 	if (primary(p, &srv, st) < 0)
@@ -1160,9 +1236,10 @@ int dnsops_check(const plan *p, cut_buf *report, cut_status *st)
 			       "%s: [mx] old/new are not valid MX records", p->path);
 		goto failed;
 	}
-	if (dns_rrset_same_data(s.cur[0], old)) {
+	matched = dnsops_served_match(s.cur, 1, (dns_rrset *[2]){old, new}, 2);
+	if (matched == 0) {
 		out_printf(&o, "ok: the MX of %s is [mx] old\n", p->mx_name);
-	} else if (dns_rrset_same_data(s.cur[0], new)) {
+	} else if (matched == 1) {
 		out_printf(&o, "ok: the MX of %s is already [mx] new\n", p->mx_name);
 	} else {
 		cut_buf found = CUT_BUF_INIT;
@@ -1180,7 +1257,9 @@ int dnsops_check(const plan *p, cut_buf *report, cut_status *st)
 		const plan_addrs *lists[3] = {&p->imap_old, &p->imap_new,
 					      &p->imap_parking};
 		static const char *names[3] = {"old", "new", "parking"};
-		int matched = -1;
+		dns_rrset *v4[3] = {NULL, NULL, NULL}, *v6[3] = {NULL, NULL, NULL};
+		dns_rrset *cands[6];
+		int i;
 
 		memset(&a, 0, sizeof(a));
 		if (watch(&a, p->imap_name, DNS_TYPE_A) < 0 ||
@@ -1189,16 +1268,16 @@ int dnsops_check(const plan *p, cut_buf *report, cut_status *st)
 			dnsops_set_clear(&a);
 			goto failed;
 		}
-		for (int i = 0; i < 3 && matched < 0; i++) {
-			dns_rrset *v4 = NULL, *v6 = NULL;
-
-			if (lists[i]->n > 0 &&
-			    addr_rrsets(p->imap_name, lists[i], &v4, &v6) == 0 &&
-			    dns_rrset_same_data(a.cur[0], v4) &&
-			    dns_rrset_same_data(a.cur[1], v6))
-				matched = i;
-			dns_rrset_free(&v4);
-			dns_rrset_free(&v6);
+		for (i = 0; i < 3; i++) {
+			if (addr_rrsets(p->imap_name, lists[i], &v4[i], &v6[i]) < 0)
+				v4[i] = v6[i] = NULL;
+			cands[2 * i] = lists[i]->n > 0 ? v4[i] : NULL;
+			cands[2 * i + 1] = v6[i];
+		}
+		matched = dnsops_served_match(a.cur, 2, cands, 3);
+		for (i = 0; i < 3; i++) {
+			dns_rrset_free(&v4[i]);
+			dns_rrset_free(&v6[i]);
 		}
 		dnsops_set_clear(&a);
 		if (matched < 0) {

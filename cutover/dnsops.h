@@ -51,6 +51,8 @@
 #include "cutover/journal.h"
 #include "cutover/plan.h"
 #include "dns/query.h"
+#include "dns/rrset.h"
+#include "dns/update.h"
 
 typedef enum dnsops_result {
 	DNSOPS_CHANGED = 0, /* the UPDATE was applied and read back */
@@ -134,6 +136,43 @@ dnsops_refusal dnsops_refusal_explain(const char *server,
 				      size_t n_mname, const char *zone,
 				      const char *key_name, char *buf,
 				      size_t n);
+
+/* ---- the pure decisions, shared by the operations above ---- */
+
+/**
+ * Builds the UPDATE of zone that turns cur[i] into target[i] for every i
+ * where target[i] is not NULL and differs (data or TTL): per RRset the
+ * prerequisite "RRset exists (value dependent)" listing cur[i] exactly
+ * (RFC 2136 2.4.2; 2.4.3 "RRset does not exist" when cur[i] is empty),
+ * "delete RRset" (2.5.2) and the records of target[i] (2.5.1).  Pure.
+ * @param u_r        the builder (caller frees with dns_update_free()),
+ *                   also when *changes_r is 0.
+ * @param changes_r  how many RRsets change.
+ * @return 0, or -1 with *st (bad zone name, bad RDATA, out of memory).
+ */
+int dnsops_update_build(const char *zone, dns_rrset *const *cur,
+			dns_rrset *const *target, size_t n, dns_update **u_r,
+			size_t *changes_r, cut_status *st);
+
+/**
+ * The `ttl lower` targets: target_r[i] is a copy of cur[i] with its TTL
+ * lowered to low_ttl, never raised; NULL where cur[i] is absent (empty).
+ * Caller frees the copies.  @return 0, or -1 (out of memory, nothing
+ * allocated).
+ */
+int dnsops_ttl_lower_targets(dns_rrset *const *cur, size_t n,
+			     uint32_t low_ttl, dns_rrset **target_r);
+
+/**
+ * Which candidate the served RRsets hold, data only (TTL ignored).
+ * served has n_sets RRsets (e.g. A and AAAA); candidate c is
+ * cands[c * n_sets .. c * n_sets + n_sets - 1]; a candidate whose first
+ * RRset is NULL is skipped (an empty address list never matches).  Pure.
+ * @return the first matching candidate's index, or -1 (refuse: someone
+ * else changed the records).
+ */
+int dnsops_served_match(dns_rrset *const *served, size_t n_sets,
+			dns_rrset *const *cands, size_t n_cands);
 
 /* ---- command-line glue shared by cmd_ttl.c and cmd_dns.c ---- */
 
