@@ -82,6 +82,16 @@ static int dns_wait(const cli_globals *g, const cli_command *cmd, int argc,
 			       &st) < 0) {
 		cut_error("dns wait: %s", st.msg);
 		rc = st.kind == CUT_TEMP ? CUT_EXIT_NOT_READY : CUT_EXIT_FAILED;
+		if (g->json) {
+			json_t *o = json_pack("{s:s, s:b, s:s, s:f}", "target",
+					      watch_target_name(t), "visible",
+					      0, "error", st.msg, "timeout",
+					      timeout);
+
+			json_dumpf(o, stdout, JSON_INDENT(2));
+			fputc('\n', stdout);
+			json_decref(o);
+		}
 		goto done;
 	}
 	/* Old data may live in caches for its TTL after the change became

@@ -407,15 +407,24 @@ int watch_check(const plan *p, journal *j, watch_target target, double now,
 			}
 		}
 	} else {
-		/* The old data's TTL: what the lagging addresses still serve,
-		 * else the lowered TTL (lowering assumed done first). */
+		/* The old data's TTL: at least [dns] low_ttl (the lowering
+		 * comes first); more when the lagging addresses still serve
+		 * the old data with more, or when the new data is served with
+		 * more -- a change keeps the TTL the old data had (dnsops.h),
+		 * so an MX changed without lowering first may sit in caches
+		 * for its full original TTL. */
 		rp.old.ttl = p->low_ttl;
 		res->old_ttl_from = "[dns] low_ttl";
-		for (i = 0; i < res->report->n_auth; i++)
-			if (!ra[i].data_matches && ra[i].max_ttl > rp.old.ttl) {
-				rp.old.ttl = ra[i].max_ttl;
-				res->old_ttl_from = "served by a lagging server";
-			}
+		for (i = 0; i < res->report->n_auth; i++) {
+			if (ra[i].max_ttl <= rp.old.ttl)
+				continue;
+			rp.old.ttl = ra[i].max_ttl;
+			res->old_ttl_from =
+				ra[i].data_matches
+					? "TTL served with the new data (kept "
+					  "from the old data)"
+					: "served by a lagging server";
+		}
 		/* RFC 2308 5: a name/type that had no data before may sit in
 		 * caches as a negative answer for min(SOA TTL, MINIMUM). */
 		for (k = 0; k < n_w; k++) {
