@@ -10,7 +10,10 @@
 # differs from BIND in how it treats updates: dns mx twice (second is a
 # no-op), dns imap parking then new with IPv6, a two-RRset change refused
 # as a whole when one RRset was edited, --dry-run sending nothing, and
-# BADKEY / BADSIG each with its own message and nothing changed.
+# BADKEY / BADSIG each with its own message and nothing changed.  On BIND
+# also: an hmac-sha512 key with the primary found through the SOA MNAME
+# (no [dns] server), and `cutover check` proving the key with an UPDATE
+# that changes nothing (BIND, Knot, and a wrong secret).
 #
 # Works on names of its own (guard-PID.lab.test., ...) so that it can
 # share the lab with other tests.
@@ -36,11 +39,16 @@ EOF
 }
 on_exit cleanup_names
 
-: >"$T/accounts.csv"
+# one real account, so that `cutover check` gets to its IMAP logins too
+echo "$LAB_HOST1:$LAB_IMAPS_PORT;user01;pass-user01;$LAB_HOST2:$LAB_IMAPS_PORT;user01;pass-user01;" >"$T/accounts.csv"
 chmod 600 "$T/accounts.csv"
 
-# write_plan FILE ZONE SERVER KEY: MX at $id.ZONE, IMAP name imap-$id.ZONE
+# write_plan FILE ZONE SERVER KEY: MX at $id.ZONE, IMAP name imap-$id.ZONE.
+# SERVER "-": no [dns] server; the primary is found through the SOA MNAME
+# served by the secondary ([dns] nameservers).
 write_plan() {
+	local where="server = $3"
+	[ "$3" = - ] && where="nameservers = $LAB_SECONDARY"
 	cat >"$1" <<EOF
 [migration]
 scenario = lucky
@@ -48,7 +56,7 @@ at = 2030-01-01T00:00:00Z
 state = $1.state
 [dns]
 zone = $2
-server = $3
+$where
 port = $LAB_DNS_PORT
 tsig_key = $4
 low_ttl = 300
@@ -62,7 +70,8 @@ old = $LAB_HOST1
 new = $LAB_HOST2, 2001:db8::12
 parking = 127.0.0.99
 [sync]
-accounts = accounts.csv
+accounts = $T/accounts.csv
+ca_file = $LAB_CA
 EOF
 }
 
@@ -138,6 +147,43 @@ EOF
 
 check_race "$P4" "$LAB_TSIG_KEY" lab.test.
 check_race "$LAB_KNOT" "$LAB_KNOT_KEY" knot.test.
+
+# --- BIND: an hmac-sha512 key; the primary found through the SOA MNAME ------
+note "BIND: hmac-sha512 key, no [dns] server (SOA MNAME via the secondary)"
+reset "$P4" "$LAB_TSIG_KEY" lab.test.
+same_serial() { [ "$(dns_serial "$LAB_SECONDARY")" = "$(dns_serial "$P4")" ]; }
+wait_for 20 same_serial || fail "the secondary did not catch up"
+write_plan "$T/mname.plan" lab.test. - "$LAB_SHA512_KEY"
+s0=$(dns_serial "$P4")
+out=$("$CUTOVER_BIN" dns mx "$T/mname.plan" new 2>&1) || fail "dns mx with sha512 via MNAME: $out"
+assert_contains "$out" "go to the primary ns1.lab.test. (SOA MNAME) at $P4:$LAB_DNS_PORT"
+assert_contains "$out" "serial $s0 -> "
+assert_eq "10 mx1.new.lab.test.
+20 mx2.new.lab.test." "$(dns_get "$P4" "$id.lab.test" MX)" "MX after an update signed with hmac-sha512"
+assert_eq "intent done " "$(phases "$T/mname.plan" dns_mx)" "journal of the sha512 update"
+
+# --- cutover check: the key accepted by an UPDATE that changes nothing -------
+# check_dns PLAN SERVER ZONE: `cutover check`'s DNS lines; serial unchanged.
+check_dns() {
+	local s0 rc=0
+	s0=$(dns_serial "$2" "$3")
+	CHECK_OUT=$("$CUTOVER_BIN" check "$1" 2>&1) || rc=$?
+	CHECK_RC=$rc
+	assert_eq "$s0" "$(dns_serial "$2" "$3")" "serial after cutover check"
+}
+note "cutover check: key accepted on BIND and on Knot, BADSIG reported"
+check_dns "$T/mname.plan" "$P4" lab.test
+assert_contains "$CHECK_OUT" "accepts TSIG key \"sha512-key.\" for zone lab.test."
+assert_contains "$CHECK_OUT" "ok: the MX of $id.lab.test. is already [mx] new"
+write_plan "$T/check-knot.plan" knot.test. "$LAB_KNOT" "$LAB_KNOT_KEY"
+reset "$LAB_KNOT" "$LAB_KNOT_KEY" knot.test.
+check_dns "$T/check-knot.plan" "$LAB_KNOT" knot.test
+assert_contains "$CHECK_OUT" "accepts TSIG key \"knot-key.\" for zone knot.test."
+assert_contains "$CHECK_OUT" "ok: the MX of $id.knot.test. is [mx] old"
+write_plan "$T/check-bad.plan" lab.test. "$P4" "$LAB_WRONG_SECRET_KEY"
+check_dns "$T/check-bad.plan" "$P4" lab.test
+assert_eq 1 "$CHECK_RC" "cutover check with a wrong secret ($CHECK_OUT)"
+assert_contains "$CHECK_OUT" "(BADSIG"
 
 # --- Knot: the other changes ----------------------------------------------
 K=$LAB_KNOT
