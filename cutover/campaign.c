@@ -3,11 +3,13 @@
  * engine, with retries, progress and history (see campaign.h), and the
  * binding of that pool to the engine (imapsync/sync.h).
  */
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cancel.h"
@@ -693,6 +695,34 @@ static void campaign_engine_progress(void *ctx, const sync_progress *p)
 	campaign_progress(job, &c);
 }
 
+/*
+ * The directory of the engine's per-account CONDSTORE state
+ * (imapsync/sync_state.h) for the exact syncs and the copy-only presync:
+ * STATE_DIR/sync, created on first use.  NULL (every folder compared in
+ * full) for dry runs, the postsync, or when it cannot be created.  The
+ * state only lets a resync skip folders unchanged on both servers since
+ * they were last found in sync; a missing or damaged state, another mode
+ * or a changed UIDVALIDITY means a full comparison.  Free with free().
+ */
+static char *campaign_sync_state_dir(const campaign_job *job)
+{
+	char *dir;
+
+	if (job->plan == NULL || job->plan->state_dir == NULL || job->dry_run ||
+	    job->mode == CAMPAIGN_POSTSYNC)
+		return NULL;
+	dir = cut_strdup_printf("%s/sync", job->plan->state_dir);
+	if (dir == NULL)
+		return NULL;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		cut_warn("%s: %s: every folder is compared in full", dir,
+			 strerror(errno));
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
 /* Shared by the sync runner and the login check. */
 static int campaign_engine_call(const campaign_job *job, int justlogin,
 				campaign_counts *counts_r, cut_status *st)
@@ -703,6 +733,7 @@ static int campaign_engine_call(const campaign_job *job, int justlogin,
 	sync_opts so;
 	sync_result *res = NULL;
 	const char *inbox[] = {"INBOX"};
+	char *state_dir = NULL;
 	int ret;
 
 	memset(&h1, 0, sizeof(h1));
@@ -749,7 +780,11 @@ static int campaign_engine_call(const campaign_job *job, int justlogin,
 		so.no_flag_updates = 1;
 		break;
 	}
+	if (!justlogin)
+		state_dir = campaign_sync_state_dir(job);
+	so.state_dir = state_dir;
 	ret = sync_account(&h1, &h2, &so, &res, st);
+	free(state_dir);
 	if (res != NULL) {
 		counts_r->copied = res->total.copied;
 		counts_r->copied_bytes = res->total.copied_bytes;

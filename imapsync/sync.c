@@ -814,18 +814,33 @@ static sync_state_side state_side(const imap_select_info *i)
 /*
  * The pair is in sync: remember host1's counters as they were before the
  * listing (a change since then shows next time) and host2's as they are
- * after this run's own changes (selected again).
+ * after this run's own changes (selected again).  Nothing is recorded
+ * when the counts do not add up (host1's listing is not what SELECT
+ * announced, or host2 holds another number of messages than this run
+ * left there): someone else changed a server meanwhile, and the next run
+ * compares the pair in full.
  */
 static void sync_state_record(sync_run *r, const folder_pair *p,
-			      const imap_select_info *i1)
+			      const imap_select_info *i1, size_t listed1,
+			      size_t expect2)
 {
 	imap_select_info i2;
 	sync_state_side a, b;
 	cut_status st;
 
 	memset(&i2, 0, sizeof(i2));
+	if (i1->exists != listed1) {
+		cut_debug("%s: not recorded in the state: host1 listed %zu messages, "
+			  "SELECT said %u", p->name2, listed1, i1->exists);
+		return;
+	}
 	if (imap_select(r->c2, p->name2, 0, 1, &i2, &st) < 0) {
 		cut_debug("%s: not recorded in the state: %s", p->name2, st.msg);
+		return;
+	}
+	if (i2.exists != expect2) {
+		cut_debug("%s: not recorded in the state: host2 holds %u messages, "
+			  "%zu expected", p->name2, i2.exists, expect2);
 		return;
 	}
 	a = state_side(i1);
@@ -871,7 +886,9 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 	if (r->state != NULL) {
 		sync_state_side a = state_side(&i1), b = state_side(&i2);
 
-		if (host2_exists && !p->create &&
+		/* An exact sync leaves as many messages on host2 as on host1:
+		 * counts that differ are suspect whatever the state says. */
+		if (host2_exists && !p->create && (!o->delete2 || a.exists == b.exists) &&
 		    sync_state_unchanged(sync_state_find(r->state, p->name1, p->name2),
 					 r->mode, &a, &b)) {
 			cut_debug("%s -> %s: unchanged on both servers since the last "
@@ -973,7 +990,9 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 			sync_folder_error(fr, "%s", st->msg);
 	}
 	if (r->state != NULL && fr->error == NULL && fr->c.failed == 0)
-		sync_state_record(r, p, &i1);
+		sync_state_record(r, p, &i1, l1.n,
+				  o->delete2 ? l1.n
+					     : l2.n + (size_t)fr->c.copied);
 	ret = 0;
 	goto done;
 folder_fail:

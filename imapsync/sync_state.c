@@ -377,14 +377,19 @@ int sync_state_save(const sync_state *s, const char *path, cut_status *st)
 	int fd = -1, ret = -1;
 	size_t off = 0;
 
+	/* A unique temporary name: two threads of one presync may save the
+	 * same account (a CSV line given twice). */
 	if (state_render(s, &b) < 0 ||
-	    (tmp = cut_strdup_printf("%s.tmp.%ld", path, (long)getpid())) == NULL) {
+	    (tmp = cut_strdup_printf("%s.tmp.XXXXXX", path)) == NULL) {
 		cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "out of memory");
 		goto done;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
+	fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
+	if (fd < 0) {
+		free(tmp);
+		tmp = NULL;
 		goto io_fail;
+	}
 	while (off < b.len) {
 		ssize_t w = write(fd, b.data + off, b.len - off);
 

@@ -4,7 +4,9 @@
 #  - 20 accounts with generated corpora, jobs = 4: all in sync afterwards
 #    (checked with scripts/mailbox_compare.py, not with cutover), a host2
 #    extra deleted (exact sync); a second presync copies nothing and its
-#    history row says so;
+#    history row says so; a third one, with the engine's CONDSTORE state
+#    (STATE/sync), skips unchanged folders and still copies a new host1
+#    message and deletes a new host2 extra;
 #  - progress: a live line with \r on a pseudo-terminal, one log line per
 #    account otherwise; --dry-run changes nothing and records nothing;
 #  - failures: a wrong password (final, not retried) and an account whose
@@ -150,6 +152,23 @@ assert_contains "$(cat "$tmp/p2.tty")" "ETA" "live line"
 last=$(sqlite3 "$db" 'SELECT max(id) FROM runs')
 assert_eq "$N|0|0|ok" "$(sqlite3 "$db" "SELECT count(*), sum(copied), sum(deleted2), (SELECT status FROM runs WHERE id=$last) FROM run_accounts WHERE run_id=$last")" "history of run 2"
 [ "$(sqlite3 "$db" "SELECT sum(in_sync) FROM run_accounts WHERE run_id=$last")" -gt 0 ] || fail "run 2: in_sync is 0"
+
+# ---------------------------------------------------------------------------
+note "CONDSTORE state: unchanged folders are skipped, changes on either side still found"
+assert_eq "$N" "$(find "$state/sync" -name '*.state' | wc -l)" "state files in $state/sync"
+imap_append "$LAB_HOST1" user02 INBOX "arrived after presync 2"
+# shellcheck disable=SC2046
+python3 "$S/gen_corpus.py" extra $(h2args user03) --folder INBOX >/dev/null
+rc=0
+cut -vv presync "$tmp/plan.ini" >"$tmp/ps.out" 2>"$tmp/ps.err" || rc=$?
+[ "$rc" -eq 0 ] || { cat "$tmp/ps.err"; fail "presync with state exited $rc"; }
+skipped=$(grep -c 'unchanged on both servers since the last run' "$tmp/ps.err" || true)
+[ "$skipped" -gt 0 ] || fail "no folder skipped by a presync with an unchanged state"
+last=$(sqlite3 "$db" 'SELECT max(id) FROM runs')
+assert_eq "1|1" "$(sqlite3 "$db" "SELECT sum(copied), sum(deleted2) FROM run_accounts WHERE run_id=$last")" "copies and host2 deletions with the state"
+for u in user02 user03; do
+	compare "$u" >"$tmp/cmp.out" 2>&1 || { cat "$tmp/cmp.out"; fail "$u not in sync after the presync with state"; }
+done
 
 # ---------------------------------------------------------------------------
 note "failures: wrong password (line 21), host2 going away mid-sync (line 22)"
