@@ -139,15 +139,19 @@ k1=$(dns_serial "$LAB_KNOT" knot.test)
 assert_eq 86400 "$(ttl_of "$LAB_KNOT" "$KMX" MX)" "Knot restored MX TTL"
 
 # --- a concurrent edit between read and write: refused, the edit survives ---
+# (the gate holds the UPDATE until the edit is made: no timing involved;
+# dns_guard_test.sh checks the same on Knot and the journal)
 note "concurrent edit"
-CUTOVER_TEST_PAUSE_BEFORE_UPDATE=3 "$CUTOVER_BIN" dns mx "$T/lab.plan" new \
+mkdir "$T/gate"
+CUTOVER_TEST_UPDATE_GATE=$T/gate "$CUTOVER_BIN" dns mx "$T/lab.plan" new \
 	>"$T/race.out" 2>&1 &
 pid=$!
-sleep 1.5
+wait_for 30 test -e "$T/gate/read" || fail "dns mx never read the records"
 dns_update "$P4" "$LAB_TSIG_KEY" lab.test. <<EOF || fail "nsupdate (race) failed"
 update delete $MX MX
 update add $MX 86400 MX 30 mx.elsewhere.example.
 EOF
+touch "$T/gate/go"
 rc=0
 wait "$pid" || rc=$?
 assert_eq 1 "$rc" "exit status after a concurrent edit"
