@@ -91,6 +91,8 @@ typedef struct client_cmd {
 	imap_fetch_req fetch;
 	imap_body_sink sink;
 	int in_body; /* a streamed body is being delivered */
+	uint32_t *fset; /* UID FETCH: the requested set as lo,hi pairs */
+	size_t nfset;   /* pairs; 0 = set not understood: any UID */
 	imap_select_info *sel;
 	imap_mailbox **list;
 	size_t *nlist, list_cap;
@@ -122,6 +124,7 @@ struct imap_client {
 	int wait_cont; /* the writer waits for a "+" */
 	int stop_input; /* STARTTLS accepted: parse nothing more in plaintext */
 	client_cmd *push;  /* push-mode APPEND between begin and end */
+	client_cmd *lit_cmd; /* the FETCH whose streamed body is arriving */
 	cut_buf out;
 	size_t out_off;
 	char *rbuf;
@@ -142,6 +145,7 @@ static void cmd_free(client_cmd *cmd)
 		cut_buf_free(&cmd->seg[i].text);
 	if (cmd->owned != NULL)
 		cut_secret_free(&cmd->owned);
+	free(cmd->fset);
 	free((char *)cmd->fetch.uid_set);
 	free((char *)cmd->fetch.header_fields);
 	free(cmd);
@@ -171,6 +175,7 @@ static int client_fail(imap_client *c, const cut_status *st)
 		cmd_free(cmd);
 	}
 	c->writer = NULL;
+	c->lit_cmd = NULL;
 	c->inflight = 0;
 	c->inflight_bytes = 0;
 	c->push = NULL;
@@ -570,8 +575,10 @@ static int client_flush_some(imap_client *c, cut_status *st)
 		return 0;
 	iov.iov_base = c->out.data + c->out_off;
 	iov.iov_len = c->out.len - c->out_off;
-	if (net_writev_some(c->net, &iov, 1, &put, st) < 0)
+	if (net_writev_some(c->net, &iov, 1, &put, st) < 0) {
+		cut_status_prefix(st, "%s ", c->label);
 		return -1;
+	}
 	c->out_off += put;
 	c->stats.bytes_out += put;
 	if (c->out_off == c->out.len) {
@@ -595,6 +602,125 @@ static client_cmd *client_find_kind(imap_client *c, cmd_kind kind)
 	    (c->writer->wtext > 0 || c->writer->wseg > 0))
 		return c->writer;
 	return NULL;
+}
+
+/* True when the UID FETCH `cmd` asked for `uid` (0: unknown, accepted). */
+static int fetch_wants_uid(const client_cmd *cmd, uint32_t uid)
+{
+	size_t lo = 0, hi = cmd->nfset;
+
+	if (uid == 0 || cmd->nfset == 0)
+		return 1;
+	/* pairs sorted by lower bound, not overlapping */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (uid < cmd->fset[2 * mid])
+			hi = mid;
+		else if (uid > cmd->fset[2 * mid + 1])
+			lo = mid + 1;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+/* A FETCH response carrying nothing but UID, FLAGS and MODSEQ: a flag
+ * change (RFC 3501 7.4.2, RFC 7162 3.2.4), possibly caused by another
+ * session, that the server may send at any time. */
+static int fetch_is_flag_update(const imap_item *list)
+{
+	const imap_item *it;
+
+	for (it = list->child; it != NULL; it = it->next ? it->next->next : NULL)
+		if (it->type != IMAP_ITEM_ATOM ||
+		    !(imap_item_is(it, "UID") || imap_item_is(it, "FLAGS") ||
+		      imap_item_is(it, "MODSEQ")))
+			return 0;
+	return 1;
+}
+
+/*
+ * Which in-flight UID FETCH a FETCH response answers.  Servers may run
+ * pipelined UID FETCH commands concurrently and interleave their answers
+ * (RFC 3501 5.5; Dovecot does), and may send flag changes at any time, so
+ * the first FETCH in the queue is not necessarily the owner: the owner is
+ * the first command whose UID set holds the response's UID and, unless it
+ * asked for flags only, the response is more than a flag update.
+ * `list` is NULL for the start of a streamed body (it always belongs to a
+ * command that asked for BODY[]).  NULL: unsolicited.
+ */
+static client_cmd *client_fetch_owner(imap_client *c, uint32_t uid,
+				      const imap_item *list)
+{
+	client_cmd *cmd;
+	int flag_update = list != NULL && fetch_is_flag_update(list);
+
+	for (cmd = c->queue; cmd != NULL; cmd = cmd->next) {
+		if (cmd == c->writer && cmd->wtext == 0 && cmd->wseg == 0)
+			break; /* not sent yet: later ones neither */
+		if (cmd->kind != CMD_FETCH || !fetch_wants_uid(cmd, uid))
+			continue;
+		if (list == NULL && !(cmd->fetch.items & IMAP_FETCH_BODY))
+			continue;
+		if (flag_update &&
+		    (cmd->fetch.items & ~(unsigned)(IMAP_FETCH_FLAGS | IMAP_FETCH_MODSEQ)))
+			continue;
+		return cmd;
+	}
+	return NULL;
+}
+
+static int fset_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Parses the UID set of a FETCH into sorted, merged lo,hi pairs; a set
+ * it cannot read leaves nfset 0 (every UID accepted). */
+static void fetch_set_parse(client_cmd *cmd, const char *set)
+{
+	const char *p = set;
+	uint32_t lo, hi;
+	size_t n = 0, cap = 0, i, k;
+	uint32_t *v = NULL;
+	int r;
+
+	while ((r = imap_seqset_next(&p, &lo, &hi)) == 1) {
+		if (n == cap) {
+			uint32_t *nv;
+
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * 2 * sizeof(*v));
+			if (nv == NULL) {
+				free(v);
+				return;
+			}
+			v = nv;
+		}
+		v[2 * n] = lo;
+		v[2 * n + 1] = hi;
+		n++;
+	}
+	if (r < 0 || n == 0) {
+		free(v);
+		return;
+	}
+	qsort(v, n, 2 * sizeof(*v), fset_cmp);
+	for (i = 0, k = 0; i < n; i++) {
+		if (k > 0 && (uint64_t)v[2 * i] <= (uint64_t)v[2 * (k - 1) + 1] + 1) {
+			if (v[2 * i + 1] > v[2 * (k - 1) + 1])
+				v[2 * (k - 1) + 1] = v[2 * i + 1];
+			continue;
+		}
+		v[2 * k] = v[2 * i];
+		v[2 * k + 1] = v[2 * i + 1];
+		k++;
+	}
+	cmd->fset = v;
+	cmd->nfset = k;
 }
 
 /* RFC 3501 9 date-time: "dd-Mon-yyyy hh:mm:ss +zzzz" (day may be " d"). */
@@ -627,19 +753,26 @@ static int client_parse_date(const char *s, int64_t *epoch_r)
 	return 0;
 }
 
-static void client_fetch_msg(imap_client *c, client_cmd *cmd, const imap_resp *r)
+static void client_fetch_msg(imap_client *c, const imap_resp *r)
 {
 	imap_fetch_msg m;
 	const imap_item *list = r->args, *it;
+	client_cmd *cmd;
 	uint64_t v;
 
 	memset(&m, 0, sizeof(m));
 	m.seq = (uint32_t)r->number;
 	m.resp = r;
-	if (list == NULL || list->type != IMAP_ITEM_LIST)
+	if (list == NULL || list->type != IMAP_ITEM_LIST) {
+		c->lit_cmd = NULL;
 		return;
+	}
 	if (imap_item_u64(imap_item_fetch_attr(list, "UID"), UINT32_MAX, &v) == 0)
 		m.uid = (uint32_t)v;
+	/* a response whose body was streamed belongs to the command that
+	 * received the body */
+	cmd = c->lit_cmd != NULL ? c->lit_cmd : client_fetch_owner(c, m.uid, list);
+	c->lit_cmd = NULL;
 	it = imap_item_fetch_attr(list, "FLAGS");
 	if (it != NULL && it->type == IMAP_ITEM_LIST) {
 		const imap_item *f;
@@ -838,6 +971,46 @@ static void client_list_entry(imap_client *c, client_cmd *cmd, const imap_resp *
 	(*cmd->nlist)++;
 }
 
+/*
+ * "* VANISHED [(EARLIER)] uid-set" (RFC 7162 3.2.10).  A live VANISHED
+ * replaces EXPUNGE responses once QRESYNC is enabled and lowers EXISTS;
+ * VANISHED (EARLIER) answers a FETCH with the VANISHED modifier and goes
+ * to that command.  @return 1 when a command consumed it.
+ */
+static int client_vanished(imap_client *c, const imap_resp *r)
+{
+	const char *set, *p;
+	uint32_t lo, hi;
+	uint64_t n = 0;
+	int earlier;
+	client_cmd *cmd;
+
+	if (imap_resp_vanished(r, &earlier, &set) < 0) {
+		cut_warn("%s: ignoring a malformed VANISHED response: %.100s", c->name,
+			 r->raw);
+		return 0;
+	}
+	for (p = set; imap_seqset_next(&p, &lo, &hi) == 1;)
+		n += (uint64_t)hi - lo + 1;
+	c->stats.vanished++;
+	c->stats.vanished_uids += n;
+	if (!earlier) {
+		c->stats.expunges += n;
+		c->stats.exists = c->stats.exists > n ? c->stats.exists - n : 0;
+		return 0;
+	}
+	for (cmd = c->queue; cmd != NULL && cmd != c->writer; cmd = cmd->next) {
+		if (cmd->kind != CMD_FETCH || !cmd->fetch.vanished)
+			continue;
+		if (cmd->fetch.on_vanished != NULL && cmd->err.kind == CUT_OK &&
+		    cmd->fetch.on_vanished(cmd->fetch.ctx, set, &cmd->err) < 0 &&
+		    cmd->err.kind == CUT_OK)
+			cmd->err.kind = CUT_FINAL;
+		return 1;
+	}
+	return 0;
+}
+
 static void client_untagged(imap_client *c, const imap_resp *r)
 {
 	client_cmd *cmd;
@@ -873,9 +1046,9 @@ static void client_untagged(imap_client *c, const imap_resp *r)
 		if (c->stats.exists > 0)
 			c->stats.exists--;
 	} else if (strcmp(r->name, "VANISHED") == 0) {
-		c->stats.vanished++;
+		consumed = client_vanished(c, r);
 	} else if (strcmp(r->name, "FETCH") == 0) {
-		client_fetch_msg(c, client_find_kind(c, CMD_FETCH), r);
+		client_fetch_msg(c, r);
 		return;
 	} else if ((strcmp(r->name, "LIST") == 0 || strcmp(r->name, "LSUB") == 0) &&
 		   (cmd = client_find_kind(c, CMD_LIST)) != NULL) {
@@ -983,6 +1156,8 @@ static void client_tagged(imap_client *c, const imap_resp *r, cut_status *st)
 		c->queue_tail = prev;
 	c->inflight--;
 	c->inflight_bytes -= cmd->bytes;
+	if (c->lit_cmd == cmd)
+		c->lit_cmd = NULL;
 	cmd_complete(c, cmd, r, &cst);
 	cmd_free(cmd);
 	(void)st;
@@ -990,7 +1165,7 @@ static void client_tagged(imap_client *c, const imap_resp *r, cut_status *st)
 
 static int client_literal_event(imap_client *c, const imap_event *ev, cut_status *st)
 {
-	client_cmd *cmd = client_find_kind(c, CMD_FETCH);
+	client_cmd *cmd = c->lit_cmd;
 
 	if (ev->kind == IMAP_EV_LITERAL_BEGIN) {
 		uint32_t seq, uid;
@@ -999,11 +1174,12 @@ static int client_literal_event(imap_client *c, const imap_event *ev, cut_status
 		cut_trace("%s S: %.*s{%llu} <%llu bytes>", c->label, (int)ev->prefix_len,
 			  ev->prefix, (unsigned long long)ev->size,
 			  (unsigned long long)ev->size);
-		if (cmd == NULL ||
-		    imap_parse_fetch_prefix(ev->prefix, ev->prefix_len, &seq, &uid, section,
-					    sizeof(section)) < 0 ||
-		    (strcasecmp(section, "BODY[]") != 0 && strcasecmp(section, "RFC822") != 0) ||
-		    cmd->sink.begin == NULL) {
+		cmd = NULL;
+		if (imap_parse_fetch_prefix(ev->prefix, ev->prefix_len, &seq, &uid, section,
+					    sizeof(section)) == 0 &&
+		    (strcasecmp(section, "BODY[]") == 0 || strcasecmp(section, "RFC822") == 0))
+			cmd = client_fetch_owner(c, uid, NULL);
+		if (cmd == NULL || cmd->sink.begin == NULL) {
 			cut_warn("%s: discarding an unexpected literal of %llu bytes",
 				 c->name, (unsigned long long)ev->size);
 			return 0;
@@ -1013,6 +1189,7 @@ static int client_literal_event(imap_client *c, const imap_event *ev, cut_status
 		    cmd->err.kind == CUT_OK)
 			cmd->err.kind = CUT_FINAL;
 		cmd->in_body = 1;
+		c->lit_cmd = cmd;
 		return 0;
 	}
 	if (cmd == NULL || !cmd->in_body)
@@ -1095,8 +1272,10 @@ static int client_io(imap_client *c, cut_status *st)
 		return -1;
 	/* read what is already there, without waiting */
 	for (;;) {
-		if (net_read_some(c->net, c->rbuf, CLIENT_RBUF_SIZE, &got, st) < 0)
+		if (net_read_some(c->net, c->rbuf, CLIENT_RBUF_SIZE, &got, st) < 0) {
+			cut_status_prefix(st, "%s ", c->label);
 			return -1;
+		}
 		if (got == 0)
 			break;
 		c->stats.bytes_in += got;
@@ -1125,7 +1304,8 @@ static int client_io(imap_client *c, cut_status *st)
 	if (!(want & NET_WRITABLE))
 		c->stats.read_waits++;
 	if (net_wait(c->net, want, -1, &ready, st) < 0) {
-		cut_status_prefix(st, "%s: ", c->label);
+		/* net messages start with host:port: "host1 127.0.0.11:993: ..." */
+		cut_status_prefix(st, "%s ", c->label);
 		return -1;
 	}
 	return 0;
@@ -1348,8 +1528,10 @@ static int client_starttls(imap_client *c, cut_status *st)
 				      "%s: data received after the STARTTLS answer, before "
 				      "TLS started: refusing (possible injection)",
 				      c->name);
-	if (net_start_tls(c->net, st) < 0)
+	if (net_start_tls(c->net, st) < 0) {
+		cut_status_prefix(st, "%s ", c->label);
 		return -1;
+	}
 	imap_parser_reset(c->parser);
 	/* RFC 3501 6.2.1: capabilities must be asked again after TLS */
 	cut_buf_reset(&c->caps);
@@ -1392,7 +1574,7 @@ int imap_client_connect(const imap_client_opts *o, imap_client **c_r, cut_status
 	no.connect_timeout = o->connect_timeout;
 	no.io_timeout = o->io_timeout;
 	if (net_connect(&no, &c->net, st) < 0) {
-		cut_status_prefix(st, "%s: ", c->label);
+		cut_status_prefix(st, "%s ", c->label);
 		goto done;
 	}
 	snprintf(c->name, sizeof(c->name), "%s %s", c->label, net_peer(c->net));
@@ -1850,6 +2032,7 @@ int imap_uid_fetch_async(imap_client *c, const imap_fetch_req *req, imap_done_fn
 	cmd->fetch = *req;
 	cmd->fetch.uid_set = strdup(req->uid_set);
 	cmd->fetch.header_fields = req->header_fields ? strdup(req->header_fields) : NULL;
+	fetch_set_parse(cmd, req->uid_set);
 	if (req->sink != NULL)
 		cmd->sink = *req->sink;
 	cmd->fetch.sink = NULL;
@@ -1869,9 +2052,11 @@ int imap_uid_fetch_async(imap_client *c, const imap_fetch_req *req, imap_done_fn
 	if (req->items & IMAP_FETCH_BODY)
 		cut_buf_puts(t, " BODY.PEEK[]");
 	cut_buf_puts(t, ")");
-	/* RFC 7162 3.1.4.1 */
+	/* RFC 7162 3.1.4.1; VANISHED needs QRESYNC enabled (3.2.6) */
 	if (req->changedsince)
-		cut_buf_printf(t, " (CHANGEDSINCE %llu)", (unsigned long long)req->changedsince);
+		cut_buf_printf(t, " (CHANGEDSINCE %llu%s)", (unsigned long long)req->changedsince,
+			       req->vanished && imap_client_enabled(c, "QRESYNC") ? " VANISHED"
+										 : "");
 	cmd->done_fn = done;
 	cmd->ctx = done_ctx;
 	cmd_finish(cmd);
@@ -1983,10 +2168,11 @@ int imap_append_async(imap_client *c, const imap_append_req *req,
 
 	if (req->data == NULL && req->read == NULL && req->size > 0)
 		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
-				      "APPEND without message data");
+				      "%s: APPEND without message data", c->name);
 	if (c->push != NULL)
 		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
-				      "APPEND queued during a streamed APPEND");
+				      "%s: APPEND queued during a streamed APPEND",
+				      c->name);
 	cmd = client_append_cmd(c, req, st);
 	if (cmd == NULL)
 		return -1;
@@ -2063,7 +2249,7 @@ int imap_append_stream_begin(imap_client *c, const imap_append_req *req,
 
 	if (c->push != NULL)
 		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
-				      "streamed APPEND already in progress");
+				      "%s: streamed APPEND already in progress", c->name);
 	cmd = client_append_cmd(c, req, st);
 	if (cmd == NULL)
 		return -1;
@@ -2093,8 +2279,9 @@ int imap_append_stream_add(imap_client *c, const imap_append_req *req, cut_statu
 		return -1;
 	if (cmd == NULL || cmd->wlit != cmd->seg[0].size)
 		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
-				      "streamed APPEND: next message before the "
-				      "current one is complete");
+				      "%s: streamed APPEND: next message before the "
+				      "current one is complete",
+				      c->name);
 	if (!imap_append_stream_can_add(c))
 		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
 				      "%s: no MULTIAPPEND", c->name);
@@ -2154,7 +2341,8 @@ int imap_append_stream_write(imap_client *c, const void *p, size_t n, cut_status
 		return -1;
 	if (cmd == NULL || cmd->wlit + n > cmd->seg[0].size)
 		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
-				      "streamed APPEND: more data than announced");
+				      "%s: streamed APPEND: more data than announced",
+				      c->name);
 	if (client_out_append(c, p, n) < 0)
 		return cut_status_set(st, CUT_TEMP, CUT_SCOPE_LOCAL, "out of memory");
 	cmd->wlit += n;

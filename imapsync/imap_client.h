@@ -86,6 +86,7 @@ typedef struct imap_client_stats {
 	uint64_t exists;      /* last "* n EXISTS" of the selected mailbox */
 	uint64_t expunges;    /* "* n EXPUNGE" seen */
 	uint64_t vanished;    /* "* VANISHED" responses seen */
+	uint64_t vanished_uids; /* UIDs they reported */
 	uint64_t flag_updates; /* unsolicited "* n FETCH (FLAGS ...)" seen */
 } imap_client_stats;
 
@@ -283,6 +284,15 @@ typedef int (*imap_fetch_fn)(void *ctx, const imap_fetch_msg *m,
 			     cut_status *st);
 
 /**
+ * UIDs reported expunged by "* VANISHED (EARLIER) set" in answer to a
+ * FETCH with the VANISHED modifier (RFC 7162 3.2.6).  `uid_set` is a
+ * well-formed sequence-set (walk it with imap_seqset_next()), valid only
+ * during the call.  Return -1 (with *st) to fail the command.
+ */
+typedef int (*imap_vanished_fn)(void *ctx, const char *uid_set,
+				cut_status *st);
+
+/**
  * Receives BODY[] contents as they arrive, without holding them whole.
  * For each message: begin (size known from the literal header), data
  * zero or more times (pointers valid only during the call), end.  `uid`
@@ -304,6 +314,10 @@ typedef struct imap_fetch_req {
 	unsigned items;             /* IMAP_FETCH_*; UID is always fetched */
 	const char *header_fields;  /* "MESSAGE-ID DATE" for IMAP_FETCH_HEADER */
 	uint64_t changedsince;      /* CONDSTORE CHANGEDSINCE, 0 = none */
+	/* With changedsince and QRESYNC enabled: the VANISHED modifier
+	 * (RFC 7162 3.2.6), expunged UIDs of the set go to on_vanished. */
+	int vanished;
+	imap_vanished_fn on_vanished; /* may be NULL */
 	imap_fetch_fn on_msg;       /* may be NULL */
 	void *ctx;
 	const imap_body_sink *sink; /* required with IMAP_FETCH_BODY; copied */

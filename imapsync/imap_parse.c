@@ -1013,6 +1013,92 @@ const imap_item *imap_item_fetch_attr(const imap_item *list, const char *name)
 	return NULL;
 }
 
+/* RFC 3501 9: seq-number = nz-number / "*" */
+static int seqset_number(const char **p, uint32_t *v_r)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+
+	if (*s == '*') {
+		*v_r = UINT32_MAX;
+		*p = s + 1;
+		return 0;
+	}
+	if (*s < '1' || *s > '9')
+		return -1;
+	while (*s >= '0' && *s <= '9') {
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > UINT32_MAX)
+			return -1;
+		s++;
+	}
+	*v_r = (uint32_t)v;
+	*p = s;
+	return 0;
+}
+
+int imap_seqset_next(const char **p, uint32_t *lo_r, uint32_t *hi_r)
+{
+	const char *s = *p;
+	uint32_t a, b;
+
+	if (*s == '\0')
+		return 0;
+	if (seqset_number(&s, &a) < 0)
+		return -1;
+	b = a;
+	if (*s == ':') {
+		s++;
+		if (seqset_number(&s, &b) < 0)
+			return -1;
+	}
+	if (*s == ',') {
+		s++;
+		if (*s == '\0')
+			return -1;
+	} else if (*s != '\0') {
+		return -1;
+	}
+	/* RFC 3501 9: "2:4" and "4:2" are the same range */
+	*lo_r = a < b ? a : b;
+	*hi_r = a < b ? b : a;
+	*p = s;
+	return 1;
+}
+
+int imap_resp_vanished(const imap_resp *r, int *earlier_r, const char **set_r)
+{
+	const imap_item *it;
+
+	if (r == NULL || r->kind != IMAP_RESP_UNTAGGED || r->status != IMAP_ST_NONE ||
+	    strcmp(r->name, "VANISHED") != 0)
+		return -1;
+	it = r->args;
+	*earlier_r = 0;
+	/* RFC 7162 3.2.10: "* VANISHED (EARLIER) 300:310,405" */
+	if (it != NULL && it->type == IMAP_ITEM_LIST) {
+		if (it->child == NULL || !imap_item_is(it->child, "EARLIER") ||
+		    it->child->next != NULL)
+			return -1;
+		*earlier_r = 1;
+		it = it->next;
+	}
+	if (it == NULL || it->type != IMAP_ITEM_ATOM || it->next != NULL)
+		return -1;
+	{
+		const char *q = it->str;
+		uint32_t lo, hi;
+		int k, n = 0;
+
+		while ((k = imap_seqset_next(&q, &lo, &hi)) == 1)
+			n++;
+		if (k < 0 || n == 0)
+			return -1;
+	}
+	*set_r = it->str;
+	return 0;
+}
+
 const char *imap_status_name(imap_status s)
 {
 	switch (s) {

@@ -229,6 +229,27 @@ int imap_item_u64(const imap_item *it, uint64_t max, uint64_t *val_r);
  */
 const imap_item *imap_item_fetch_attr(const imap_item *list, const char *name);
 
+/**
+ * Iterates over an RFC 3501 9 sequence-set ("1:3,7,9:*") such as a UID set
+ * or the set of a VANISHED response: each call reads one element into
+ * [*lo_r, *hi_r] (ordered, "*" = UINT32_MAX) and advances *p.
+ * @return 1 for an element, 0 at the end of the string, -1 on a syntax
+ *         error (zero, a number above 2^32-1, a stray character).
+ */
+int imap_seqset_next(const char **p, uint32_t *lo_r, uint32_t *hi_r);
+
+/**
+ * Decodes "* VANISHED [(EARLIER)] uid-set" (RFC 7162 3.2.10, QRESYNC).
+ * @param earlier_r 1 for VANISHED (EARLIER) (answer to a FETCH with the
+ *        VANISHED modifier or a SELECT with QRESYNC: the UIDs were
+ *        expunged some time before; EXISTS is not affected), 0 for a
+ *        live expunge (each UID decrements EXISTS like an EXPUNGE).
+ * @param set_r the UID set (valid as long as r), checked to be well
+ *        formed; walk it with imap_seqset_next().
+ * @return 0, or -1 when r is not a well-formed VANISHED response.
+ */
+int imap_resp_vanished(const imap_resp *r, int *earlier_r, const char **set_r);
+
 /** "OK", "NO", ... for logs. Static string. */
 const char *imap_status_name(imap_status s);
 

@@ -68,6 +68,22 @@ static int fuzz_feed(imap_parser *p, const uint8_t *in, size_t len,
 				abort();
 			fuzz_walk(ev.resp->args, 0);
 			fuzz_walk(ev.resp->code.args, 0);
+			{
+				/* VANISHED decoding: a set it accepts is
+				 * walkable to its end with ordered ranges */
+				const char *set, *q;
+				uint32_t lo, hi;
+				int earlier, k;
+
+				if (imap_resp_vanished(ev.resp, &earlier, &set) == 0) {
+					q = set;
+					while ((k = imap_seqset_next(&q, &lo, &hi)) == 1)
+						if (lo > hi || lo == 0)
+							abort();
+					if (k != 0 || *q != '\0')
+						abort();
+				}
+			}
 			break;
 		case IMAP_EV_LITERAL_BEGIN: {
 			uint32_t seq, uid;

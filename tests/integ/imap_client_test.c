@@ -286,6 +286,25 @@ static int fx_msg(void *ctx, const imap_fetch_msg *m, cut_status *st)
 	return 0;
 }
 
+typedef struct vanished_ctx {
+	char set[64];
+	int n_msgs;
+} vanished_ctx;
+
+static int vanished_cb(void *ctx, const char *set, cut_status *st)
+{
+	vanished_ctx *v = ctx;
+
+	snprintf(v->set, sizeof(v->set), "%s", set);
+	return 0;
+}
+
+static int vanished_msg(void *ctx, const imap_fetch_msg *m, cut_status *st)
+{
+	((vanished_ctx *)ctx)->n_msgs++;
+	return 0;
+}
+
 static void test_round_trip(void)
 {
 	static const char *bodies[3] = {
@@ -322,7 +341,8 @@ static void test_round_trip(void)
 	o = opts("host2", env("LAB_HOST2"), env_port("LAB_IMAPS_PORT"), IMAP_TLS_IMPLICIT,
 		 env("LAB_CA"));
 	MUST(imap_client_connect_login(&o, user_b, pass_b, &c, &st) == 0, "%s", st.msg);
-	imap_enable(c, "CONDSTORE", &st);
+	CHECK(imap_enable(c, "CONDSTORE QRESYNC", &st) == 0, "ENABLE: %s", st.msg);
+	CHECK(imap_client_enabled(c, "QRESYNC"), "QRESYNC not enabled");
 	snprintf(name_utf8, sizeof(name_utf8), "T\xc3\xa9st & co %d", (int)getpid());
 	MUST(imap_utf7_encode(name_utf8, strlen(name_utf8), &name, &st) == 0, "%s", st.msg);
 	MUST(imap_create(c, name, 1, &st) == 0, "CREATE %s: %s", name, st.msg);
@@ -397,12 +417,36 @@ static void test_round_trip(void)
 		}
 		cut_buf_free(&g->body);
 	}
-	/* STORE + UID EXPUNGE */
+	/* STORE + UID EXPUNGE; with QRESYNC enabled the server reports the
+	 * expunge as "* VANISHED 2" (RFC 7162 3.2.10) */
 	CHECK(imap_uid_store(c, "2", "+FLAGS", "\\Deleted", &st) == 0, "%s", st.msg);
 	CHECK(imap_uid_expunge(c, "2", &st) == 0, "%s", st.msg);
+	CHECK(imap_client_get_stats(c)->vanished == 1 &&
+		      imap_client_get_stats(c)->vanished_uids == 1,
+	      "live VANISHED: %llu responses, %llu UIDs",
+	      (unsigned long long)imap_client_get_stats(c)->vanished,
+	      (unsigned long long)imap_client_get_stats(c)->vanished_uids);
 	MUST(imap_uid_search(c, "ALL", &uids, &nuids, &st) == 0, "%s", st.msg);
 	CHECK(nuids == 2 && uids[0] == 1 && uids[1] == 3, "after expunge %zu", nuids);
 	free(uids);
+	/* what changed since the SELECT: UID 2 vanished, 1 and 3 unchanged */
+	{
+		vanished_ctx vc;
+
+		memset(&vc, 0, sizeof(vc));
+		memset(&fr, 0, sizeof(fr));
+		fr.uid_set = "1:*";
+		fr.items = IMAP_FETCH_FLAGS;
+		fr.changedsince = si.highestmodseq;
+		fr.vanished = 1;
+		fr.on_vanished = vanished_cb;
+		fr.on_msg = vanished_msg;
+		fr.ctx = &vc;
+		CHECK(imap_uid_fetch(c, &fr, &st) == 0, "FETCH CHANGEDSINCE VANISHED: %s",
+		      st.msg);
+		CHECK(strcmp(vc.set, "2") == 0 && vc.n_msgs == 0,
+		      "VANISHED (EARLIER) \"%s\", %d changed messages", vc.set, vc.n_msgs);
+	}
 	/* a command failure is reported, the connection stays usable */
 	CHECK(imap_select(c, "does-not-exist", 0, 0, &si, &st) < 0 &&
 		      st.kind == CUT_FINAL && strstr(st.msg, "does-not-exist"),

@@ -4,7 +4,9 @@
  * in this process): BYE in the middle of a FETCH, throttling and quota
  * answers, synchronising literals without LITERAL+ (and a NO instead of
  * the continuation), STARTTLS refused and plaintext injected after the
- * STARTTLS answer.
+ * STARTTLS answer, a MULTIAPPEND streamed to a slow reader that keeps
+ * talking, pipelined FETCHes answered interleaved with a flag change from
+ * another session in between, QRESYNC VANISHED, UTF8=ACCEPT names.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -32,6 +34,9 @@ typedef struct fake {
 	char line[4096];
 	char errors[1024];
 } fake;
+
+static void fake_err(fake *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static void fake_err(fake *f, const char *fmt, ...)
 {
@@ -587,6 +592,302 @@ static void test_multiappend_stream(void **state)
 	fake_finish(&f);
 }
 
+/* ---- pipelined FETCHes answered interleaved, flag changes, VANISHED ---- */
+
+#define BIG_BODY 70000 /* above the parser's 64 KiB: streamed to the sink */
+
+static void fake_send_big_body(fake *f, unsigned seq, unsigned uid, char ch)
+{
+	static char body[BIG_BODY];
+	char head[128];
+
+	memset(body, ch, sizeof(body));
+	snprintf(head, sizeof(head), "* %u FETCH (UID %u BODY[] {%u}\r\n", seq, uid,
+		 BIG_BODY);
+	fake_send(f, head);
+	if (write(f->fd, body, sizeof(body)) != (ssize_t)sizeof(body))
+		fake_err(f, "write failed; ");
+	fake_send(f, ")\r\n");
+}
+
+static void script_routing(fake *f)
+{
+	char t1[32], t2[32], t3[32], t4[32];
+
+	fake_send(f, "* OK [CAPABILITY IMAP4rev1 LITERAL+ ENABLE QRESYNC CONDSTORE] ready\r\n");
+	if (fake_expect(f, "LOGIN") < 0)
+		return;
+	fake_send(f, "%T OK Logged in\r\n");
+	if (fake_expect(f, "ENABLE QRESYNC") < 0)
+		return;
+	fake_send(f, "* ENABLED QRESYNC\r\n%T OK Enabled\r\n");
+	/* two listings in flight; answers interleaved, as a server running
+	 * both at once may send them */
+	if (fake_expect(f, "UID FETCH 1:2 (UID FLAGS INTERNALDATE RFC822.SIZE)") < 0)
+		return;
+	snprintf(t1, sizeof(t1), "%s", f->tag);
+	if (fake_expect(f, "UID FETCH 5,6 (UID FLAGS INTERNALDATE RFC822.SIZE)") < 0)
+		return;
+	snprintf(t2, sizeof(t2), "%s", f->tag);
+	fake_send(f, "* 3 FETCH (UID 5 FLAGS () INTERNALDATE \"01-Jan-2026 00:00:00 +0000\" "
+		     "RFC822.SIZE 50)\r\n"
+		     "* 1 FETCH (UID 1 FLAGS (\\Seen) INTERNALDATE \"01-Jan-2026 00:00:00 "
+		     "+0000\" RFC822.SIZE 10)\r\n"
+		     /* another session flags message 2: not a listing entry */
+		     "* 2 FETCH (FLAGS (\\Flagged) UID 2)\r\n"
+		     "* 2 FETCH (UID 2 FLAGS (\\Flagged) INTERNALDATE \"01-Jan-2026 "
+		     "00:00:00 +0000\" RFC822.SIZE 20)\r\n");
+	fake_send(f, t1);
+	fake_send(f, " OK Fetch completed\r\n* 4 FETCH (UID 6 FLAGS () INTERNALDATE "
+		     "\"01-Jan-2026 00:00:00 +0000\" RFC822.SIZE 60)\r\n");
+	fake_send(f, t2);
+	fake_send(f, " OK Fetch completed\r\n");
+	/* two body FETCHes in flight, the second answered first */
+	if (fake_expect(f, "UID FETCH 1 (UID BODY.PEEK[])") < 0)
+		return;
+	snprintf(t3, sizeof(t3), "%s", f->tag);
+	if (fake_expect(f, "UID FETCH 6 (UID BODY.PEEK[])") < 0)
+		return;
+	snprintf(t4, sizeof(t4), "%s", f->tag);
+	fake_send_big_body(f, 4, 6, 'y');
+	fake_send_big_body(f, 1, 1, 'x');
+	fake_send(f, t4);
+	fake_send(f, " OK Fetch completed\r\n");
+	fake_send(f, t3);
+	fake_send(f, " OK Fetch completed\r\n");
+	/* QRESYNC: what vanished since modseq 10 */
+	if (fake_expect(f, "UID FETCH 1:* (UID FLAGS) (CHANGEDSINCE 10 VANISHED)") < 0)
+		return;
+	fake_send(f, "* VANISHED (EARLIER) 3:4,7\r\n"
+		     "* 1 FETCH (UID 1 FLAGS (\\Seen) MODSEQ (12))\r\n%T OK Fetch completed\r\n");
+	if (fake_expect(f, "NOOP") < 0)
+		return;
+	fake_send(f, "* VANISHED 1\r\n* VANISHED (EARLIER) bogus\r\n%T OK done\r\n");
+}
+
+typedef struct route_ctx {
+	char seen[64]; /* "uid:flags;" in arrival order */
+	int bad;
+	uint64_t bytes;
+	char ch;
+	uint32_t uid_at_begin;
+	char vanished[64];
+} route_ctx;
+
+static int route_msg(void *ctx, const imap_fetch_msg *m, cut_status *st)
+{
+	route_ctx *r = ctx;
+	size_t n = strlen(r->seen);
+
+	if (m->internaldate == NULL && !m->body_done && m->modseq == 0)
+		r->bad++; /* a flag update delivered as a listing entry */
+	snprintf(r->seen + n, sizeof(r->seen) - n, "%u:%s;", m->uid,
+		 m->flags ? m->flags : "-");
+	return 0;
+}
+
+static int route_begin(void *ctx, uint32_t seq, uint32_t uid, uint64_t size, cut_status *st)
+{
+	route_ctx *r = ctx;
+
+	r->uid_at_begin = uid;
+	return 0;
+}
+
+static int route_data(void *ctx, const void *p, size_t n, cut_status *st)
+{
+	route_ctx *r = ctx;
+	const char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != r->ch)
+			r->bad++;
+	r->bytes += n;
+	return 0;
+}
+
+static int route_end(void *ctx, cut_status *st)
+{
+	return 0;
+}
+
+static int route_vanished(void *ctx, const char *set, cut_status *st)
+{
+	route_ctx *r = ctx;
+
+	snprintf(r->vanished, sizeof(r->vanished), "%s", set);
+	return 0;
+}
+
+static void test_fetch_routing(void **state)
+{
+	fake f;
+	imap_client_opts o;
+	imap_client *c = NULL;
+	cut_status st, s1, s2;
+	imap_fetch_req fr;
+	route_ctx a, b;
+	imap_body_sink sa = {route_begin, route_data, route_end, &a};
+	imap_body_sink sb = {route_begin, route_data, route_end, &b};
+
+	fake_start(&f, script_routing);
+	o = fake_opts(&f, IMAP_TLS_NONE);
+	assert_int_equal(imap_client_connect_login(&o, "gina", "pw", &c, &st), 0);
+	assert_int_equal(imap_enable(c, "QRESYNC", &st), 0);
+	assert_true(imap_client_enabled(c, "QRESYNC"));
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&fr, 0, sizeof(fr));
+	fr.items = IMAP_FETCH_FLAGS | IMAP_FETCH_INTERNALDATE | IMAP_FETCH_SIZE;
+	fr.on_msg = route_msg;
+	fr.uid_set = "1:2";
+	fr.ctx = &a;
+	assert_int_equal(imap_uid_fetch_async(c, &fr, NULL, NULL, &st), 0);
+	fr.uid_set = "5,6";
+	fr.ctx = &b;
+	assert_int_equal(imap_uid_fetch_async(c, &fr, NULL, NULL, &st), 0);
+	assert_int_equal(imap_client_run(c, &st), 0);
+	assert_string_equal(a.seen, "1:\\Seen;2:\\Flagged;");
+	assert_string_equal(b.seen, "5:;6:;");
+	assert_int_equal(a.bad + b.bad, 0);
+	assert_int_equal(imap_client_get_stats(c)->flag_updates, 1);
+
+	/* bodies: each goes to the sink of the command that asked for it */
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.ch = 'x';
+	b.ch = 'y';
+	memset(&fr, 0, sizeof(fr));
+	fr.items = IMAP_FETCH_BODY;
+	fr.on_msg = route_msg;
+	fr.uid_set = "1";
+	fr.ctx = &a;
+	fr.sink = &sa;
+	cut_status_clear(&s1);
+	cut_status_clear(&s2);
+	assert_int_equal(imap_uid_fetch_async(c, &fr, NULL, NULL, &st), 0);
+	fr.uid_set = "6";
+	fr.ctx = &b;
+	fr.sink = &sb;
+	assert_int_equal(imap_uid_fetch_async(c, &fr, NULL, NULL, &st), 0);
+	assert_int_equal(imap_client_run(c, &st), 0);
+	assert_int_equal(a.bytes, BIG_BODY);
+	assert_int_equal(b.bytes, BIG_BODY);
+	assert_int_equal(a.uid_at_begin, 1);
+	assert_int_equal(b.uid_at_begin, 6);
+	assert_string_equal(a.seen, "1:-;");
+	assert_string_equal(b.seen, "6:-;");
+	assert_int_equal(a.bad + b.bad, 0);
+
+	/* QRESYNC VANISHED (EARLIER) goes to the FETCH that asked */
+	memset(&a, 0, sizeof(a));
+	memset(&fr, 0, sizeof(fr));
+	fr.items = IMAP_FETCH_FLAGS;
+	fr.uid_set = "1:*";
+	fr.changedsince = 10;
+	fr.vanished = 1;
+	fr.on_vanished = route_vanished;
+	fr.on_msg = route_msg;
+	fr.ctx = &a;
+	assert_int_equal(imap_uid_fetch(c, &fr, &st), 0);
+	assert_string_equal(a.vanished, "3:4,7");
+	assert_string_equal(a.seen, "1:\\Seen;");
+	assert_int_equal(imap_client_get_stats(c)->vanished_uids, 3);
+	/* a live VANISHED counts as expunges; a malformed one is ignored */
+	assert_int_equal(imap_noop(c, &st), 0);
+	assert_int_equal(imap_client_get_stats(c)->vanished, 2);
+	assert_int_equal(imap_client_get_stats(c)->vanished_uids, 4);
+	assert_int_equal(imap_client_get_stats(c)->expunges, 1);
+	imap_client_free(&c);
+	fake_finish(&f);
+}
+
+/* ---- UTF8=ACCEPT (RFC 6855): names in UTF-8 on the wire ---- */
+
+static void script_utf8(fake *f)
+{
+	char b[16];
+
+	fake_send(f, "* OK [CAPABILITY IMAP4rev1 LITERAL+ ENABLE UTF8=ACCEPT] ready\r\n");
+	if (fake_expect(f, "LOGIN") < 0)
+		return;
+	fake_send(f, "%T OK Logged in\r\n");
+	/* before ENABLE: an 8-bit name cannot be quoted, it goes as a literal */
+	if (fake_expect(f, "SELECT {7+}") < 0)
+		return;
+	if (fake_read_bytes(f, b, 9) < 0 || memcmp(b, "Z\xc3\xbcrich\r\n", 9) != 0) {
+		fake_err(f, "bad literal mailbox name; ");
+		return;
+	}
+	fake_send(f, "%T NO [NONEXISTENT] Unknown mailbox\r\n");
+	if (fake_expect(f, "ENABLE UTF8=ACCEPT") < 0)
+		return;
+	fake_send(f, "* ENABLED UTF8=ACCEPT\r\n%T OK Enabled\r\n");
+	if (fake_expect(f, "LIST \"\" \"*\"") < 0)
+		return;
+	fake_send(f, "* LIST (\\HasNoChildren) \"/\" \"Z\xc3\xbcrich\"\r\n"
+		     "* LIST (\\HasNoChildren) \"/\" {8}\r\nR\xc3\xa9sum\xc3\xa9\r\n"
+		     "* LIST (\\HasNoChildren) \"/\" \"bad\xff\"\r\n"
+		     "* LIST (\\HasNoChildren) \"/\" \"Q&AOQ-\"\r\n"
+		     "%T OK List completed\r\n");
+	/* after ENABLE: quoted UTF-8 (RFC 6855 3), no literal, no mUTF-7 */
+	if (fake_expect(f, "SELECT \"Z\xc3\xbcrich\"") < 0)
+		return;
+	fake_send(f, "* 0 EXISTS\r\n* OK [UIDVALIDITY 3] x\r\n%T OK [READ-WRITE] done\r\n");
+	if (fake_expect(f, "APPEND \"Z\xc3\xbcrich\" (\\Seen) {5+}") < 0)
+		return;
+	if (fake_read_bytes(f, b, 7) < 0 || memcmp(b, "hello\r\n", 7) != 0) {
+		fake_err(f, "bad APPEND body; ");
+		return;
+	}
+	fake_send(f, "%T OK [APPENDUID 3 1] done\r\n");
+}
+
+static void test_utf8_accept(void **state)
+{
+	fake f;
+	imap_client_opts o;
+	imap_client *c = NULL;
+	cut_status st;
+	imap_select_info si;
+	imap_mailbox *l = NULL;
+	size_t n = 0;
+	imap_append_req ar;
+	imap_append_result res;
+
+	fake_start(&f, script_utf8);
+	o = fake_opts(&f, IMAP_TLS_NONE);
+	assert_int_equal(imap_client_connect_login(&o, "hans", "pw", &c, &st), 0);
+	assert_int_equal(imap_select(c, "Z\xc3\xbcrich", 0, 0, &si, &st), -1);
+	assert_int_equal(st.scope, CUT_SCOPE_FOLDER);
+	assert_int_equal(imap_enable(c, "UTF8=ACCEPT", &st), 0);
+	assert_true(imap_client_enabled(c, "UTF8=ACCEPT"));
+	assert_int_equal(imap_list(c, "", "*", 0, &l, &n, &st), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(l[0].raw, "Z\xc3\xbcrich");
+	assert_string_equal(l[0].name, "Z\xc3\xbcrich");
+	assert_true(l[0].name_ok);
+	assert_string_equal(l[1].name, "R\xc3\xa9sum\xc3\xa9");
+	assert_true(l[1].name_ok);
+	/* not UTF-8: kept as sent, flagged */
+	assert_false(l[2].name_ok);
+	/* in UTF-8 mode "&" is a plain character, no mUTF-7 decoding */
+	assert_string_equal(l[3].name, "Q&AOQ-");
+	imap_mailboxes_free(&l, n);
+	assert_int_equal(imap_select(c, "Z\xc3\xbcrich", 0, 0, &si, &st), 0);
+	assert_int_equal(si.uidvalidity, 3);
+	memset(&ar, 0, sizeof(ar));
+	ar.mailbox = "Z\xc3\xbcrich";
+	ar.flags = "\\Seen";
+	ar.data = "hello";
+	ar.size = 5;
+	assert_int_equal(imap_append(c, &ar, &res, &st), 0);
+	assert_int_equal(res.uid, 1);
+	imap_client_free(&c);
+	fake_finish(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -596,6 +897,8 @@ int main(void)
 		cmocka_unit_test(test_starttls),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_multiappend_stream),
+		cmocka_unit_test(test_fetch_routing),
+		cmocka_unit_test(test_utf8_accept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
