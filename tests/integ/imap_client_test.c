@@ -309,8 +309,8 @@ static void test_round_trip(void)
 {
 	static const char *bodies[3] = {
 		"From: a@lab.test\r\nSubject: one\r\nMessage-ID: <rt1@lab.test>\r\n\r\nbody one\r\n",
-		"From: b@lab.test\r\nSubject: =?UTF-8?Q?d=C3=A9j=C3=A0?=\r\n\r\n\xc3\xa9t\xc3\xa9 8-bit\r\n"
-		"a line with trailing spaces   \r\n.\r\n",
+		("From: b@lab.test\r\nSubject: =?UTF-8?Q?d=C3=A9j=C3=A0?=\r\n\r\n\xc3\xa9t\xc3\xa9 8-bit\r\n"
+		 "a line with trailing spaces   \r\n.\r\n"),
 		"",
 	};
 	static const char *flags[3] = {"\\Seen $Forwarded", "\\Flagged \\Answered $label1", ""};
