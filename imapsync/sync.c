@@ -686,51 +686,102 @@ done:
 
 /* ---- deletions ---- */
 
+/* How many \Deleted messages of the selected folder are not in the
+ * sorted `uids`; with was_r, also the subset of `uids` already \Deleted
+ * (malloc'ed, sorted, *n_was_r entries). */
+static int sync_foreign_deleted(imap_client *c, const uint32_t *uids, size_t n,
+				size_t *foreign_r, uint32_t **was_r, size_t *n_was_r,
+				cut_status *st)
+{
+	uint32_t *now = NULL;
+	size_t n_now = 0;
+
+	*foreign_r = 0;
+	if (imap_uid_search(c, "DELETED", &now, &n_now, st) < 0)
+		return -1;
+	for (size_t i = 0; i < n_now; i++) {
+		if (bsearch(&now[i], uids, n, sizeof(*uids), u32_cmp) == NULL)
+			(*foreign_r)++;
+		else if (was_r != NULL)
+			now[(*n_was_r)++] = now[i]; /* compacts in place */
+	}
+	if (was_r != NULL)
+		*was_r = now;
+	else
+		free(now);
+	return 0;
+}
+
 /*
  * Marks exactly `uids` \Deleted and expunges exactly them: UID EXPUNGE
- * (RFC 4315 2.1) when the server has UIDPLUS; without it a plain EXPUNGE
- * would also remove every other \Deleted message, so it is only used when
- * the listing showed none, and refused otherwise.
+ * (RFC 4315 2.1) when the server has UIDPLUS.  Without it EXPUNGE removes
+ * every \Deleted message, so the server is asked which messages are
+ * \Deleted (UID SEARCH DELETED) before marking ours and again right
+ * before the EXPUNGE (another client may mark one meanwhile): anything
+ * but ours refuses, with the \Deleted flags set here taken back and
+ * nothing expunged.
  */
-static int sync_delete_uids(imap_client *c, const char *side,
-			    const sync_list *l, uint32_t *uids, size_t n,
-			    cut_status *st)
+static int sync_delete_uids(imap_client *c, const char *side, uint32_t *uids,
+			    size_t n, cut_status *st)
 {
 	cut_buf set = CUT_BUF_INIT;
-	size_t pos = 0;
+	size_t pos = 0, foreign = 0, n_was = 0;
+	uint32_t *was = NULL;
 	int uidplus = imap_client_has_cap(c, "UIDPLUS");
-	int ret = -1;
+	int marked = 0, ret = -1;
 
 	qsort(uids, n, sizeof(*uids), u32_cmp);
 	if (!uidplus) {
-		for (size_t i = 0; i < l->n; i++) {
-			if (bsearch(&l->m[i].uid, uids, n, sizeof(*uids), u32_cmp) != NULL)
-				continue;
-			if (strstr(l->m[i].flags, "\\Deleted") != NULL) {
-				cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER,
-					       "%s lacks UIDPLUS and other messages are "
-					       "marked \\Deleted: an EXPUNGE would remove "
-					       "them too, so %zu deletion(s) were not done",
-					       side, n);
-				goto done;
-			}
-		}
+		if (sync_foreign_deleted(c, uids, n, &foreign, &was, &n_was, st) < 0)
+			goto done;
+		if (foreign > 0)
+			goto refuse;
 	}
 	while (pos < n) {
 		if (uidset_next(uids, n, &pos, &set) < 0)
 			goto oom;
+		marked = 1;
 		if (imap_uid_store(c, set.data, "+FLAGS", "\\Deleted", st) < 0)
 			goto done;
 		if (uidplus && imap_uid_expunge(c, set.data, st) < 0)
 			goto done;
 	}
-	if (!uidplus && imap_expunge(c, st) < 0)
-		goto done;
+	if (!uidplus) {
+		if (sync_foreign_deleted(c, uids, n, &foreign, NULL, NULL, st) < 0)
+			goto done;
+		if (foreign > 0)
+			goto refuse;
+		if (imap_expunge(c, st) < 0)
+			goto done;
+	}
 	ret = 0;
+	goto done;
+refuse:
+	if (marked) {
+		/* take back the flags set here (not those that were there) */
+		cut_status ust;
+		size_t k = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (n_was == 0 ||
+			    bsearch(&uids[i], was, n_was, sizeof(*was), u32_cmp) == NULL)
+				uids[k++] = uids[i];
+		pos = 0;
+		while (pos < k && uidset_next(uids, k, &pos, &set) == 0 &&
+		       imap_uid_store(c, set.data, "-FLAGS", "\\Deleted", &ust) == 0)
+			;
+	}
+	cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER,
+		       "%s lacks UIDPLUS and %zu other message(s) are marked "
+		       "\\Deleted%s: an EXPUNGE would remove them too, so %zu "
+		       "deletion(s) were not done",
+		       side, foreign, marked ? " (marked meanwhile by another client)" : "",
+		       n);
 	goto done;
 oom:
 	cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER, "out of memory");
 done:
+	free(was);
 	cut_buf_free(&set);
 	return ret;
 }
@@ -757,8 +808,8 @@ static int sync_delete_kind(sync_folder *f, const sync_plan *plan,
 					    ? l->m[plan->acts[k].i2].uid
 					    : l->m[plan->acts[k].i1].uid;
 	ret = sync_delete_uids(kind == SYNC_ACT_DELETE2 ? f->r->c2 : f->r->c1,
-			       kind == SYNC_ACT_DELETE2 ? "host2" : "host1", l,
-			       uids, n, st);
+			       kind == SYNC_ACT_DELETE2 ? "host2" : "host1", uids, n,
+			       st);
 	if (ret == 0) {
 		if (kind == SYNC_ACT_DELETE2)
 			f->fr->c.deleted2 += n;
@@ -920,8 +971,14 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 	po.delete2 = o->delete2;
 	po.delete1 = o->delete1;
 	po.update_flags = !o->no_flag_updates;
+	/* what host2 can store (EXAMINE reports PERMANENTFLAGS ()) */
+	po.permanentflags2 = host2_exists && !i2.read_only ? i2.permanentflags : NULL;
 	if (sync_plan_compute(l1.m, l1.n, l2.m, l2.n, &po, &plan, st) < 0)
 		goto folder_fail;
+	if (plan->n_flags_unkept > 0)
+		cut_warn("%s: host2 %s keeps only the flags (%s) (PERMANENTFLAGS): the "
+			 "other keywords of %zu message(s) stay on host1 only",
+			 fr->display1, p->name2, i2.permanentflags, plan->n_flags_unkept);
 	cut_debug("%s -> %s: host1 %zu, host2 %zu messages: copy %zu (%llu bytes), "
 		  "flags %zu, delete2 %zu, delete1 %zu, in sync %zu",
 		  fr->display1, p->name2, l1.n, l2.n, plan->n_copy,

@@ -90,6 +90,91 @@ static int flags_equal(const char *a, const char *b)
 	return strcasecmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
 }
 
+/* The next space-separated word of *p (length, 0 at the end). */
+static size_t flags_word(const char **p, const char **w_r)
+{
+	const char *s = *p;
+	size_t n = 0;
+
+	while (*s == ' ')
+		s++;
+	*w_r = s;
+	while (s[n] != '\0' && s[n] != ' ')
+		n++;
+	*p = s + n;
+	return n;
+}
+
+/* RFC 3501 7.1: "\*" in PERMANENTFLAGS: any keyword can be created. */
+static int perm_keeps_all(const char *perm)
+{
+	const char *p = perm, *w;
+	size_t n;
+
+	if (perm == NULL || *perm == '\0')
+		return 1;
+	while ((n = flags_word(&p, &w)) > 0)
+		if (n == 2 && w[0] == '\\' && w[1] == '*')
+			return 1;
+	return 0;
+}
+
+static int perm_keeps(const char *perm, const char *flag, size_t len)
+{
+	const char *p = perm, *w;
+	size_t n;
+
+	while ((n = flags_word(&p, &w)) > 0)
+		if (n == len && strncasecmp(w, flag, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* The next word of *p that host2 keeps (perm as for flags_match). */
+static size_t flags_next_kept(const char **p, const char *perm, const char **w_r)
+{
+	size_t n;
+
+	while ((n = flags_word(p, w_r)) > 0)
+		if (perm_keeps(perm, *w_r, n))
+			return n;
+	return 0;
+}
+
+/* Canonical flag lists equal, counting only what host2 keeps (perm NULL:
+ * everything).  Canonical lists are sorted, so filtering keeps order. */
+static int flags_match(const char *a, const char *b, const char *perm)
+{
+	const char *pa = a != NULL ? a : "", *pb = b != NULL ? b : "";
+
+	if (perm == NULL)
+		return flags_equal(a, b);
+	for (;;) {
+		const char *wa, *wb;
+		size_t na = flags_next_kept(&pa, perm, &wa);
+		size_t nb = flags_next_kept(&pb, perm, &wb);
+
+		if (na == 0 || nb == 0)
+			return na == nb;
+		if (na != nb || strncasecmp(wa, wb, na) != 0)
+			return 0;
+	}
+}
+
+/* True when some flag of `flags` is not kept by host2. */
+static int flags_some_unkept(const char *flags, const char *perm)
+{
+	const char *p = flags != NULL ? flags : "", *w;
+	size_t n;
+
+	if (perm == NULL)
+		return 0;
+	while ((n = flags_word(&p, &w)) > 0)
+		if (!perm_keeps(perm, w, n))
+			return 1;
+	return 0;
+}
+
 /* ---- plan ---- */
 
 
@@ -178,6 +263,8 @@ int sync_plan_compute(const sync_msg *m1, size_t n1, const sync_msg *m2,
 	unsigned char *used2 = NULL;
 	size_t cap = 0, a = 0, b = 0;
 	act_sort as = {m1, m2};
+	const char *perm = perm_keeps_all(opts->permanentflags2) ? NULL
+								: opts->permanentflags2;
 	int ret = -1;
 
 	*plan_r = NULL;
@@ -229,7 +316,8 @@ int sync_plan_compute(const sync_msg *m1, size_t n1, const sync_msg *m2,
 					if (used2[o2[j]])
 						continue;
 					if (pass == 0 &&
-					    !flags_equal(m1[o1[i]].flags, m2[o2[j]].flags))
+					    !flags_match(m1[o1[i]].flags, m2[o2[j]].flags,
+							 perm))
 						continue;
 					pair1[o1[i]] = o2[j];
 					used2[o2[j]] = 1;
@@ -245,6 +333,8 @@ int sync_plan_compute(const sync_msg *m1, size_t n1, const sync_msg *m2,
 
 		if (opts->delete1 && !m1[i].selected)
 			continue;
+		if (flags_some_unkept(m1[i].flags, perm))
+			p->n_flags_unkept++;
 		if (j == SYNC_PLAN_NONE) {
 			if (plan_add(p, &cap, SYNC_ACT_COPY, i, SYNC_PLAN_NONE,
 				     opts->delete1) < 0)
@@ -258,7 +348,7 @@ int sync_plan_compute(const sync_msg *m1, size_t n1, const sync_msg *m2,
 				goto oom;
 			p->n_delete1++;
 			p->n_in_sync++;
-		} else if (opts->update_flags && !flags_equal(m1[i].flags, m2[j].flags)) {
+		} else if (opts->update_flags && !flags_match(m1[i].flags, m2[j].flags, perm)) {
 			if (plan_add(p, &cap, SYNC_ACT_FLAGS, i, j, 0) < 0)
 				goto oom;
 			p->n_flags++;

@@ -66,6 +66,13 @@ typedef struct sync_plan_opts {
 	int delete2;      /* exact sync: delete host2 extras */
 	int delete1;      /* postsync mode */
 	int update_flags; /* exact sync: bring host2 flags in line */
+	/* host2's PERMANENTFLAGS of the folder (RFC 3501 7.1), as sent
+	 * without parentheses.  NULL, "" (not sent) or a list with "\*"
+	 * means every flag and keyword is kept.  Otherwise flags host2
+	 * does not list cannot be stored there (the server ignores them,
+	 * RFC 3501 6.4.6): they are left out when flags are compared, so
+	 * that a sync does not try to set them again on every run. */
+	const char *permanentflags2;
 } sync_plan_opts;
 
 /** The actions; free with sync_plan_free(). */
@@ -76,6 +83,8 @@ typedef struct sync_plan {
 	size_t n_in_sync;    /* host1 messages (selected ones in delete1 mode)
 			      * already on host2 with the right flags */
 	uint64_t copy_bytes; /* sum of sizes to copy */
+	size_t n_flags_unkept; /* host1 messages (acted on) with flags that
+				* host2 cannot keep (permanentflags2) */
 } sync_plan;
 
 /**

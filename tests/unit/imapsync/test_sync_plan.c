@@ -181,6 +181,45 @@ static void test_flags_batched(void **state)
 	sync_plan_free(&p);
 }
 
+static void test_permanentflags(void **state)
+{
+	/* host2 keeps no keywords (PERMANENTFLAGS without \*): a keyword it
+	 * cannot store makes no flag update, whatever the run */
+	sync_msg m1[] = {msg(1, 10, "$Label1 \\Seen"), msg(2, 11, "$Label1 \\Flagged"),
+			 msg(3, 12, "$Other")};
+	sync_msg m2[] = {msg(1, 5, "\\Seen"), msg(2, 6, "")};
+	sync_plan_opts o = {.delete2 = 1, .update_flags = 1,
+			    .permanentflags2 = "\\Answered \\Flagged \\Deleted \\Seen \\Draft"};
+	sync_plan *p = NULL;
+	cut_status st;
+
+	(void)state;
+	assert_int_equal(sync_plan_compute(m1, 3, m2, 2, &o, &p, &st), 0);
+	assert_int_equal(p->n_in_sync, 1);
+	assert_int_equal(p->n_flags, 1); /* \Flagged is kept, so it is set */
+	assert_int_equal(p->n_copy, 1);
+	assert_int_equal(p->n_delete2, 0);
+	assert_int_equal(p->n_flags_unkept, 3);
+	sync_plan_free(&p);
+	/* "\*": every keyword is kept, so they are set */
+	o.permanentflags2 = "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*";
+	assert_int_equal(sync_plan_compute(m1, 3, m2, 2, &o, &p, &st), 0);
+	assert_int_equal(p->n_flags, 2);
+	assert_int_equal(p->n_flags_unkept, 0);
+	sync_plan_free(&p);
+	/* not sent (RFC 3501 7.1: all flags can be changed permanently) */
+	o.permanentflags2 = "";
+	assert_int_equal(sync_plan_compute(m1, 3, m2, 2, &o, &p, &st), 0);
+	assert_int_equal(p->n_flags, 2);
+	sync_plan_free(&p);
+	/* a listed keyword is compared (case-insensitively) */
+	o.permanentflags2 = "\\Seen \\Flagged $label1";
+	assert_int_equal(sync_plan_compute(m1, 3, m2, 2, &o, &p, &st), 0);
+	assert_int_equal(p->n_flags, 2);
+	assert_int_equal(p->n_flags_unkept, 1); /* $Other */
+	sync_plan_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +229,7 @@ int main(void)
 		cmocka_unit_test(test_in_sync_and_empty),
 		cmocka_unit_test(test_delete1),
 		cmocka_unit_test(test_flags_batched),
+		cmocka_unit_test(test_permanentflags),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
