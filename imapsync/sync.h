@@ -14,11 +14,16 @@
  *     memory stays bounded whatever the message sizes;
  *   - flag updates: one UID STORE FLAGS.SILENT per distinct flag set;
  *   - delete2: UID STORE +FLAGS.SILENT (\Deleted) then UID EXPUNGE of
- *     exactly those UIDs (RFC 4315); without UIDPLUS only when no other
- *     message of the folder is \Deleted (then EXPUNGE), else refused;
+ *     exactly those UIDs (RFC 4315); without UIDPLUS an EXPUNGE only
+ *     when UID SEARCH DELETED, asked before marking and again just before
+ *     the EXPUNGE, shows no other \Deleted message, else refused (and
+ *     the flags set taken back);
  *   - delete1 (postsync): after the copies, host2 is listed again and
  *     only the selected host1 messages found there by identity are marked
- *     \Deleted and UID EXPUNGEd on host1 (never EXPUNGE without UIDPLUS).
+ *     \Deleted and expunged on host1 the same way ([APPENDUID] is not
+ *     needed).
+ *   - flags host2 cannot keep (PERMANENTFLAGS without \*) are left out of
+ *     the comparison (sync_plan_opts.permanentflags2), with a warning.
  * Replaying after a crash is harmless: the diff is recomputed from both
  * servers, so a copy that landed is not repeated and a host1 message is
  * only deleted once its copy is seen on host2.
