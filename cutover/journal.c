@@ -463,6 +463,8 @@ int journal_run_begin(journal *j, const char *kind, int64_t *run_id_r,
 done:
 	sqlite3_finalize(stmt);
 	pthread_mutex_unlock(&j->mu);
+	if (ret == 0)
+		journal_count_write();
 	return ret;
 }
 
@@ -508,6 +510,8 @@ int journal_run_account(journal *j, int64_t run_id,
 done:
 	sqlite3_finalize(stmt);
 	pthread_mutex_unlock(&j->mu);
+	if (ret == 0)
+		journal_count_write();
 	return ret;
 }
 
@@ -533,6 +537,8 @@ int journal_run_end(journal *j, int64_t run_id, const char *status,
 done:
 	sqlite3_finalize(stmt);
 	pthread_mutex_unlock(&j->mu);
+	if (ret == 0)
+		journal_count_write();
 	return ret;
 }
 

@@ -16,8 +16,11 @@
  * secrets.
  *
  * Debug builds: with CUTOVER_CRASH_AFTER_WRITES=N in the environment the
- * process exits with status 99 right after its Nth journal write
- * (journal_record or journal_fact_set), for the crash-at-every-step tests.
+ * process exits with status 99 right after its Nth durable write
+ * (journal_record, journal_fact_set and the sync history's
+ * journal_run_begin/_account/_end), for the crash-at-every-step tests.  The
+ * history writes put crash points inside the last sync and the postsync:
+ * after one account finished, while other accounts' jobs are in flight.
  *
  * Thread safety: one journal handle may be shared by threads; calls are
  * serialised inside.

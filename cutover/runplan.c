@@ -373,6 +373,28 @@ static int runplan_perform(const plan *p, journal *j, const runplan_ops *ops,
 	return 0;
 }
 
+/*
+ * A sync step that an earlier attempt left midway (the process died, or
+ * the step failed on a dropped or timed-out connection): the servers still
+ * execute the commands it had sent (an APPEND whose last byte had reached
+ * host2 is committed after the sender went away).  Listing host2 before
+ * that commit would copy the message a second time, so the replay first
+ * gives the servers RUNPLAN_RESUME_SETTLE seconds to finish the old
+ * sessions.
+ */
+static int runplan_settle(const runplan_ops *ops, runplan_step step,
+			  cut_status *st)
+{
+	if (step != RUN_STEP_LAST_SYNC && step != RUN_STEP_POSTSYNC)
+		return 0;
+	cut_info("%s was interrupted: letting the servers finish the "
+		 "interrupted run's commands first",
+		 runplan_step_name(step));
+	return ops->sleep_until(ops->ctx,
+				ops->now(ops->ctx) + RUNPLAN_RESUME_SETTLE,
+				"the interrupted run's IMAP sessions to end", st);
+}
+
 int runplan_execute(const plan *p, journal *j, const runplan_ops *ops,
 		    cut_status *st)
 {
@@ -382,10 +404,15 @@ int runplan_execute(const plan *p, journal *j, const runplan_ops *ops,
 
 	for (size_t i = 0; i + 1 < n; i++) {
 		runplan_step step = steps[i];
-		int done = 0;
+		char *phase = NULL;
+		int done, interrupted;
 
-		if (runplan_is_done(j, step, st, &done) < 0)
+		if (runplan_phase(j, step, &phase, st) < 0)
 			return -1;
+		done = phase != NULL && strcmp(phase, "done") == 0;
+		/* An earlier attempt died ("intent") or failed midway. */
+		interrupted = phase != NULL && !done;
+		free(phase);
 		if (done) {
 			prev = step;
 			continue;
@@ -393,6 +420,8 @@ int runplan_execute(const plan *p, journal *j, const runplan_ops *ops,
 		cut_info("state: %s -> %s (%s)", runplan_step_name(prev),
 			 runplan_step_name(step), runplan_step_title(step));
 		runplan_notify(ops, p, "transition", prev, step, NULL);
+		if (interrupted && runplan_settle(ops, step, st) < 0)
+			return -1;
 		if (runplan_record(j, step, "intent", NULL, st) < 0)
 			return -1;
 		if (runplan_perform(p, j, ops, step, st) < 0) {

@@ -118,6 +118,14 @@ typedef struct runplan_ops {
 } runplan_ops;
 
 /**
+ * Seconds a replayed last sync or postsync waits before it starts when an
+ * earlier attempt died inside it (the step's last entry is its intent) or
+ * failed: the time the servers get to finish that attempt's commands, so
+ * the replay's listing sees the messages those commands stored.
+ */
+#define RUNPLAN_RESUME_SETTLE 3.0
+
+/**
  * Runs (or resumes) the cutover from the journal's state to the end.
  * The caller holds the journal lock and has already waited for the
  * migration hour.

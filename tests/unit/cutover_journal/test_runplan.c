@@ -286,6 +286,12 @@ static void test_resume_every_step(void **state)
 		snprintf(first, sizeof(first), "%s", f.calls);
 		f.calls[0] = '\0';
 		assert_int_equal(runplan_execute(&p, j, &ops, &st), 0);
+		/* A replayed sync first settles (RUNPLAN_RESUME_SETTLE). */
+		if (strcmp(fail_points[k], "lastsync") == 0 ||
+		    strcmp(fail_points[k], "postsync") == 0) {
+			assert_int_equal(strncmp(f.calls, "sleep,", 6), 0);
+			memmove(f.calls, f.calls + 6, strlen(f.calls + 6) + 1);
+		}
 		/* first run + resumed run = the full sequence, with only the
 		 * failed call repeated. */
 		{
@@ -331,6 +337,87 @@ static void test_wait_resumes_deadline(void **state)
 	journal_close(&j);
 }
 
+/* A process that died inside a step leaves the step's intent as its last
+ * entry.  A replayed sync (after a death or a failure) first lets the
+ * servers finish the earlier attempt's commands (RUNPLAN_RESUME_SETTLE); a
+ * replayed DNS step and a first attempt start at once. */
+static void test_resume_after_death(void **state)
+{
+	static const struct {
+		const char *died_in; /* journal name of the step left at intent */
+		const char *expected;
+		int settles;
+	} cases[] = {
+		{"last_sync", "sleep,lastsync,mx,visible_mx,sleep,postsync", 1},
+		{"postsync", "sleep,postsync", 1},
+		{"mx_change", "mx,visible_mx,sleep,postsync", 0},
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(*cases); k++) {
+		fake f = {.now = 7000, .visible_delay = 2, .old_ttl = 60};
+		plan p = test_plan(PLAN_SCENARIO_CLASSICAL, 0);
+		runplan_ops ops = fake_ops(&f);
+		runplan_step steps[RUN_STEP_COUNT];
+		size_t n = runplan_steps(&p, steps);
+		journal *j = NULL;
+		cut_status st;
+		char cmd[160];
+
+		assert_int_equal(journal_open(dir, &j, &st), 0);
+		f.j = j;
+		/* What the dead process journaled: every step before died_in
+		 * done (mx_visible for mx_wait), died_in at intent. */
+		for (size_t i = 0; i < n; i++) {
+			const char *name = runplan_step_name(steps[i]);
+			if (strcmp(name, cases[k].died_in) == 0) {
+				assert_int_equal(journal_record(j, name, "intent", NULL, &st), 0);
+				break;
+			}
+			assert_int_equal(journal_record(j, name, "intent", NULL, &st), 0);
+			assert_int_equal(journal_record(j, name, "done", NULL, &st), 0);
+		}
+		if (strcmp(cases[k].died_in, "postsync") == 0)
+			assert_int_equal(journal_fact_set(j, "mx_visible",
+							  "{\"visible_at\": 6000, \"old_ttl\": 60}",
+							  &st), 0);
+		assert_int_equal(runplan_execute(&p, j, &ops, &st), 0);
+		assert_string_equal(f.calls, cases[k].expected);
+		if (cases[k].settles) {
+			/* The settle sleep is the first call, from the resume's now. */
+			char *first_sleep = strstr(f.calls, "sleep");
+			assert_true(first_sleep == f.calls);
+		}
+		journal_close(&j);
+		snprintf(cmd, sizeof(cmd), "rm -f %s/cutover.db*", dir);
+		assert_int_equal(system(cmd), 0);
+	}
+
+	/* The settle deadline is RUNPLAN_RESUME_SETTLE after the resume began. */
+	{
+		fake f = {.now = 9000, .visible_delay = 2, .old_ttl = 60};
+		plan p = test_plan(PLAN_SCENARIO_CLASSICAL, 0);
+		runplan_ops ops = fake_ops(&f);
+		journal *j = NULL;
+		cut_status st;
+
+		assert_int_equal(journal_open(dir, &j, &st), 0);
+		f.j = j;
+		assert_int_equal(journal_record(j, "cut_access", "done", NULL, &st), 0);
+		assert_int_equal(journal_record(j, "last_sync", "intent", NULL, &st), 0);
+		f.fail_at = "lastsync"; /* stop right after the settle */
+		assert_int_equal(runplan_execute(&p, j, &ops, &st), -1);
+		assert_string_equal(f.calls, "sleep,lastsync");
+		assert_true(f.slept_until == 9000 + RUNPLAN_RESUME_SETTLE);
+		/* A failed attempt may have left commands in flight too. */
+		f.calls[0] = '\0';
+		f.slept_until = 0;
+		assert_int_equal(runplan_execute(&p, j, &ops, &st), 0);
+		assert_string_equal(f.calls, "sleep,lastsync,mx,visible_mx,sleep,postsync");
+		journal_close(&j);
+	}
+}
+
 static void test_last_sync_failures(void **state)
 {
 	fake f = {.now = 1000, .failed_accounts = 1};
@@ -348,11 +435,11 @@ static void test_last_sync_failures(void **state)
 	assert_string_equal(f.calls, "cut,lastsync");
 	assert_int_equal(runplan_current(&p, j, &cur, &st), 0);
 	assert_int_equal(cur, RUN_STEP_LAST_SYNC);
-	/* on_failure = continue goes on. */
+	/* on_failure = continue goes on (after the replay's settle). */
 	p.on_failure = PLAN_ON_FAILURE_CONTINUE;
 	f.calls[0] = '\0';
 	assert_int_equal(runplan_execute(&p, j, &ops, &st), 0);
-	assert_string_equal(f.calls, "lastsync,mx,visible_mx,sleep,postsync");
+	assert_string_equal(f.calls, "sleep,lastsync,mx,visible_mx,sleep,postsync");
 	journal_close(&j);
 }
 
@@ -408,6 +495,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_classical_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_every_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wait_resumes_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_after_death, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_last_sync_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_resets, setup, teardown),
 	};
