@@ -3,7 +3,8 @@
 # (isync) and Dovecot's dsync (`doveadm backup` through imapc), on the
 # same pair of lab Dovecots, in one run.  See docs/performance.md.
 #
-#   scripts/bench.sh                 full corpora (3,000 mixed, 20,000 small)
+#   scripts/bench.sh                 full corpora (3,000 mixed, 20,000 small,
+#                                    8 x 20 MB) and the parallel run
 #   BENCH_QUICK=1 scripts/bench.sh   small corpora, a sanity run
 #
 # For each corpus and each repetition the tools run in turn (cutover,
@@ -16,9 +17,17 @@
 # same multiset of (Message-ID, flags).  Medians are printed with messages/s, MB/s, peak
 # RSS of the tool's process (GNU time %M) and the ratios to cutover.
 #
-# Env: BENCH_REPS (3), BENCH_QUICK, BENCH_CORPORA ("mixed small"),
+# The "big" corpus (8 messages of 20 MB) measures peak RSS with large
+# messages.  The parallel run (BENCH_PARALLEL=1, the default) times
+# `cutover presync` of one account and of BENCH_PAR_ACCOUNTS (20) accounts
+# with jobs = BENCH_PAR_JOBS (4), alternating, each account holding
+# BENCH_PAR_MSGS (500) messages of 2-20 KB, every account verified; the
+# table gives the ratio (20 accounts / one account).
+#
+# Env: BENCH_REPS (3), BENCH_QUICK, BENCH_CORPORA ("mixed small big"),
 #      BENCH_TOOLS ("cutover mbsync dsync"), CUTOVER_BIN (build/bin/cutover),
-#      BENCH_LAB_DIR (reuse a running lab; default: start one in a temp
+#      BENCH_LAB_DIR (reuse a running lab, which needs LAB_ACCOUNTS >= 22 +
+#      BENCH_PAR_ACCOUNTS for the parallel run; default: start one in a temp
 #      dir on LAB_NET, default 127.0.45, and stop it at the end),
 #      BENCH_OUT (directory for logs and results; default a temp dir),
 #      BENCH_CUTOVER_ARGS (extra options for cutover sync).
@@ -30,7 +39,12 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
 REPS=${BENCH_REPS:-3}
 QUICK=${BENCH_QUICK:-0}
-CORPORA=${BENCH_CORPORA:-mixed small}
+CORPORA=${BENCH_CORPORA:-mixed small big}
+PARALLEL=${BENCH_PARALLEL:-1}
+PAR_N=${BENCH_PAR_ACCOUNTS:-20}
+PAR_JOBS=${BENCH_PAR_JOBS:-4}
+PAR_MSGS=${BENCH_PAR_MSGS:-500}
+[ "$QUICK" = 1 ] && PAR_MSGS=${BENCH_PAR_MSGS:-100}
 TOOLS=${BENCH_TOOLS:-cutover mbsync dsync}
 CUTOVER_BIN=${CUTOVER_BIN:-$SRC/build/bin/cutover}
 TIME=/usr/bin/time
@@ -54,7 +68,9 @@ if [ -n "${BENCH_LAB_DIR:-}" ]; then
 	"$SRC/scripts/lab.sh" status "$LAB" >/dev/null || die "no running lab in $LAB"
 else
 	LAB=$OUT/lab
-	LAB_NET=${LAB_NET:-127.0.45} "$SRC/scripts/lab.sh" start "$LAB" >"$OUT/lab.log" 2>&1 ||
+	# accounts user01..user22 for the corpora, then the parallel ones
+	LAB_ACCOUNTS=$((22 + PAR_N)) LAB_NET=${LAB_NET:-127.0.45} \
+		"$SRC/scripts/lab.sh" start "$LAB" >"$OUT/lab.log" 2>&1 ||
 		die "lab start failed, see $OUT/lab.log"
 	OWN_LAB=1
 fi
@@ -138,6 +154,11 @@ corpus() {
 		C_USER=user21
 		n=20000 lo=1024 hi=10240 nbig=0 blo=0 bhi=0
 		[ "$QUICK" = 1 ] && n=2000
+		;;
+	big) # 8 messages of 20 MB: peak RSS with large messages
+		C_USER=user22
+		n=8 lo=20000000 hi=21000000 nbig=0 blo=0 bhi=0
+		[ "$QUICK" = 1 ] && n=3
 		;;
 	*) die "unknown corpus $1" ;;
 	esac
@@ -300,6 +321,93 @@ for CORPUS in $CORPORA; do
 	done
 done
 
+# ---- parallel accounts: cutover presync, 1 account vs PAR_N, jobs = PAR_JOBS ----
+
+par_user() { printf 'user%02d' $((22 + $1)); }
+
+# par_plan NAME COUNT: plan + CSV for the first COUNT parallel accounts
+par_plan() {
+	local d=$OUT/par-$1 i u
+	mkdir -p "$d"
+	: >"$d/accounts.csv"
+	chmod 600 "$d/accounts.csv"
+	for i in $(seq 1 "$2"); do
+		u=$(par_user "$i")
+		echo "$LAB_HOST1:$PORT;$u;pass-$u;$LAB_HOST2:$PORT;$u;pass-$u;" >>"$d/accounts.csv"
+	done
+	cat >"$d/plan.ini" <<EOF2
+[migration]
+scenario = classical
+state = $d/state
+
+[dns]
+zone = lab.test
+server = $LAB_PRIMARY4:$LAB_DNS_PORT
+tsig_key = $LAB_TSIG_KEY
+
+[mx]
+old = 10 mx1.old.lab.test., 20 mx2.old.lab.test.
+new = 10 mx1.new.lab.test.
+
+[sync]
+accounts = $d/accounts.csv
+jobs = $PAR_JOBS
+tls1 = imaps
+tls2 = imaps
+ca_file = $LAB_CA
+EOF2
+}
+
+# par_run NAME COUNT REP: full copy of COUNT accounts into emptied host2s
+par_run() {
+	local name=$1 n=$2 d=$OUT/par-$1 i u secs rss log="$OUT/run.log"
+	for i in $(seq 1 "$n"); do
+		u=$(par_user "$i")
+		wait_idle 2 "$u"
+		rm -rf "$LAB/host2/mail/$u"
+	done
+	rm -rf "$d/state"
+	echo "== parallel $name $3" >>"$log"
+	"$TIME" -f '%e %M' -o "$OUT/time" "$CUTOVER_BIN" -q presync "$d/plan.ini" >>"$log" 2>&1 ||
+		die "parallel $name: cutover presync failed (see $log)"
+	read -r secs rss <"$OUT/time"
+	for i in $(seq 1 "$n"); do
+		C_USER=$(par_user "$i")
+		verify "parallel $name $C_USER"
+		wait_idle 1 "$C_USER"
+		wait_idle 2 "$C_USER"
+	done
+	echo "parallel cutover $name $secs $rss $((n * PAR_MSGS)) $((n * PAR_BYTES))" >>"$OUT/results"
+	printf '%-8s %-8s %-6s rep %s: %6.2f s  %7d KiB\n' parallel cutover "$name" "$3" "$secs" "$rss"
+}
+
+if [ "$PARALLEL" = 1 ]; then
+	[ "${LAB_ACCOUNTS:-0}" -ge $((22 + PAR_N)) ] ||
+		die "the lab has ${LAB_ACCOUNTS:-?} accounts, the parallel run needs $((22 + PAR_N)) (LAB_ACCOUNTS)"
+	PAR_BYTES=0
+	for i in $(seq 1 "$PAR_N"); do
+		u=$(par_user "$i")
+		wait_idle 1 "$u"
+		rm -rf "$LAB/host1/mail/$u"
+		read -r _ b < <(gen "$LAB/host1/mail/$u" "$PAR_MSGS" 2048 20480 0 0 0 "$((100 + i))")
+		chown -R vmail:vmail "$LAB/host1/mail/$u"
+		"${DA1[@]}" fetch -u "$u" 'uid flags date.received size.physical hdr.message-id' mailbox INBOX all >/dev/null
+		[ "$i" = 1 ] && PAR_BYTES=$b # accounts are about the same size
+	done
+	echo "parallel: $PAR_N accounts of $PAR_MSGS messages, jobs = $PAR_JOBS"
+	par_plan one 1
+	par_plan all "$PAR_N"
+	for rep in $(seq 1 "$REPS"); do
+		if [ $((rep % 2)) = 1 ]; then
+			par_run one 1 "$rep"
+			par_run all "$PAR_N" "$rep"
+		else
+			par_run all "$PAR_N" "$rep"
+			par_run one 1 "$rep"
+		fi
+	done
+fi
+
 python3 - "$OUT/results" "$TOOLS" <<'EOF'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
@@ -321,11 +429,25 @@ for corpus in dict.fromkeys(r[0] for r in rows):
             med = statistics.median(x[0] for x in v)
             msgs, nbytes = v[0][2], v[0][3]
             rss = max(x[1] for x in v) / 1024
-            rate = "%.0f" % (msgs / med) if kind == "full" and med > 0 else "-"
+            rate = ("%.0f" if msgs / med >= 10 else "%.1f") % (msgs / med) \
+                if kind == "full" and med > 0 else "-"
             mbs = "%.1f" % (nbytes / 1e6 / med) if kind == "full" and med > 0 else "-"
             ratio = "%.2fx" % (med / bmed) if bmed else "-"
             print("| %s | %s | %s | %.2f | %s | %s | %.1f | %s |" % (
                 corpus, kind, tool, med, rate, mbs, rss, ratio))
 print()
 print("vs cutover = the tool's median time / cutover's (above 1: cutover is faster)")
+one = res.get(("parallel", "one", "cutover"))
+allr = res.get(("parallel", "all", "cutover"))
+if one and allr:
+    m1 = statistics.median(x[0] for x in one)
+    ma = statistics.median(x[0] for x in allr)
+    n = allr[0][2] // one[0][2]
+    print()
+    print("| parallel (cutover presync) | accounts | median s | msg/s | MB/s | peak RSS MiB | vs one account |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for label, v, med, k in (("one account", one, m1, 1), ("%d accounts" % n, allr, ma, n)):
+        print("| %s | %d | %.2f | %.0f | %.1f | %.1f | %.2fx |" % (
+            label, k, med, v[0][2] / med, v[0][3] / 1e6 / med,
+            max(x[1] for x in v) / 1024, med / m1))
 EOF
