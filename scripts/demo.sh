@@ -12,8 +12,9 @@
 #   --keep                leave the lab running and print how to use and
 #                         stop it
 # Environment: BUILD_DIR (default build-demo), SKIP_DEPS=1, SKIP_BUILD=1,
-# CUTOVER (a cutover binary to use instead of building), LAB_NET (default
-# 127.0.0: the lab's loopback /24).
+# CUTOVER (a cutover binary to use instead of building), LAB_NET (the
+# lab's loopback /24; default 127.$CUTOVER_TEST_NET.0, or 127.0.0 when
+# CUTOVER_TEST_NET is unset, as in scripts/lab.sh).
 #
 # What it shows: install the dependencies, build, start the lab, fill three
 # host1 mailboxes, then the migration plan: check, ttl lower, ttl wait,
@@ -47,7 +48,7 @@ while [ $# -gt 0 ]; do
 		shift
 		;;
 	-h | --help)
-		sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
