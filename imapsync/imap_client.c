@@ -1315,6 +1315,7 @@ static int client_io(imap_client *c, cut_status *st)
 static int client_run_until(imap_client *c, const int *flag, cut_status *st)
 {
 	cut_status err;
+	int done_before_break = 0;
 
 	while (!c->broken && (flag ? !*flag : c->queue != NULL || !c->greeted)) {
 		int r = client_io(c, &err);
@@ -1338,12 +1339,18 @@ static int client_run_until(imap_client *c, const int *flag, cut_status *st)
 					       c->user ? c->user : "", c->bye_text);
 				err.retry_after_ms = retry;
 			}
+			done_before_break = c->queue == NULL && c->greeted;
 			client_fail(c, &err);
 		}
 	}
 	if (c->broken) {
 		if (flag != NULL && *flag)
 			return 0; /* completed (with its own status) before */
+		/* every queued command had completed when the connection
+		 * went (a server closing after its last answer): the run
+		 * did its job; later calls report the broken connection */
+		if (flag == NULL && done_before_break)
+			return 0;
 		cut_status_copy(st, &c->broken_st);
 		return -1;
 	}

@@ -888,6 +888,67 @@ static void test_utf8_accept(void **state)
 	fake_finish(&f);
 }
 
+/* ---- MULTIAPPEND with synchronising literals (no LITERAL+) ---- */
+
+static void script_multiappend_sync(fake *f)
+{
+	char b[16];
+
+	fake_send(f, "* OK [CAPABILITY IMAP4rev1 MULTIAPPEND] fake ready\r\n");
+	if (fake_expect(f, "LOGIN") < 0)
+		return;
+	fake_send(f, "%T OK Logged in\r\n");
+	if (fake_expect(f, "APPEND \"INBOX\" {5}") < 0)
+		return;
+	fake_send(f, "+ Ready for literal data\r\n");
+	if (fake_read_bytes(f, b, 5) < 0 || memcmp(b, "hello", 5) != 0 || fake_raw_line(f) < 0)
+		return;
+	if (strcmp(f->line, " (\\Seen) {3}") != 0) {
+		fake_err(f, "second message: \"%s\"; ", f->line);
+		return;
+	}
+	fake_send(f, "+ Ready for literal data\r\n");
+	if (fake_read_bytes(f, b, 3) < 0 || memcmp(b, "abc", 3) != 0 || fake_raw_line(f) < 0)
+		return;
+	if (f->line[0] != '\0') {
+		fake_err(f, "command not ended: \"%s\"; ", f->line);
+		return;
+	}
+	fake_send(f, "%T OK [APPENDUID 1 1:2] Append completed\r\n");
+}
+
+static void test_multiappend_sync_literals(void **state)
+{
+	fake f;
+	imap_client_opts o;
+	imap_client *c = NULL;
+	cut_status st, done_st;
+	imap_append_req ar;
+
+	fake_start(&f, script_multiappend_sync);
+	o = fake_opts(&f, IMAP_TLS_NONE);
+	assert_int_equal(imap_client_connect_login(&o, "ida", "pw", &c, &st), 0);
+	cut_status_set(&done_st, CUT_FINAL, CUT_SCOPE_LOCAL, "not called");
+	memset(&ar, 0, sizeof(ar));
+	ar.mailbox = "INBOX";
+	ar.size = 5;
+	assert_int_equal(imap_append_stream_begin(c, &ar, append_done_cb, &done_st, &st), 0);
+	assert_int_equal(imap_append_stream_write(c, "hello", 5, &st), 0);
+	/* nothing else while the APPEND is open: an error, not a hang */
+	assert_int_equal(imap_noop(c, &st), -1);
+	assert_int_equal(imap_client_run(c, &st), -1);
+	ar.flags = "\\Seen";
+	ar.size = 3;
+	assert_int_equal(imap_append_stream_add(c, &ar, &st), 0);
+	assert_int_equal(imap_append_stream_write(c, "abc", 3, &st), 0);
+	assert_int_equal(imap_append_stream_end(c, &st), 0);
+	if (imap_client_run(c, &st) != 0)
+		fail_msg("run: %s", st.msg);
+	assert_int_equal(done_st.kind, CUT_OK);
+	imap_client_free(&c);
+	fake_finish(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -897,6 +958,7 @@ int main(void)
 		cmocka_unit_test(test_starttls),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_multiappend_stream),
+		cmocka_unit_test(test_multiappend_sync_literals),
 		cmocka_unit_test(test_fetch_routing),
 		cmocka_unit_test(test_utf8_accept),
 	};
