@@ -15,7 +15,9 @@
 #    each end on host2 exactly once, a postsync with nothing new changes
 #    nothing;
 #  - rollback after the MX change: refused (exit 4), then --force puts the
-#    MX back.
+#    MX back;
+#  - a webhook that cannot be reached: one warning per notification, and
+#    the cutover completes.
 # Runs its own lab on LAB_NET (default $TEST_NET_PREFIX.62).
 # ctest: own-lab timeout=300
 
@@ -47,7 +49,10 @@ export RUN_LOW_TTL=1
 run_accounts "$tmp/accounts.csv" user01 user02
 run_fill user01 1 3
 run_fill user02 2 3
-run_plan "$plan" "$state" "$tmp/accounts.csv"
+# The webhook points at a port nobody listens on: every notification
+# fails, and the cutover goes on.
+run_plan "$plan" "$state" "$tmp/accounts.csv" "[hooks]
+notify = http://$LAB_HOST1:$LAB_DEAD_PORT/cutover"
 sed -i 's/^margin = .*/margin = 0s/' "$plan"
 epoch() { date -u -d "$1" +%s; }
 steps_journaled() { # STATE: journal entries of state machine steps
@@ -129,6 +134,8 @@ rc=0
 cut run --at "$at" "$plan" >"$tmp/run.out" 2>&1 || rc=$?
 [ "$rc" -eq 0 ] || fail "run exited $rc: $(cat "$tmp/run.out")"
 assert_contains "$(cat "$tmp/run.out")" "waiting for the migration hour" "run output"
+[ "$(grep -c "notify http://$LAB_HOST1:$LAB_DEAD_PORT/cutover: .*(the cutover goes on)" "$tmp/run.out")" -ge 6 ] ||
+	fail "failing webhook: expected a warning per transition: $(grep notify "$tmp/run.out")"
 run_ge "$(run_step_time "$state" cut_access intent)" "$(epoch "$at")" "cut_access before the migration hour"
 assert_eq "$NEW_MX" "$(run_mx)" "MX after the run"
 assert_eq 1 "$(inbox_subject 2 user01 checks-before-the-cut)" "moved message on host2"
