@@ -38,7 +38,8 @@ lab_up
 # shellcheck source=tests/integ/runplan_lib.sh
 . "$CUTOVER_SOURCE_DIR/tests/integ/runplan_lib.sh"
 
-tmp=$(test_tmpdir)
+test_tmpdir >/dev/null # not in $(...): its cleanup must be registered here
+tmp=$TEST_TMP
 plan=$tmp/checks.plan
 state=$tmp/state
 OLD_MX="10 mx1.old.lab.test.,20 mx2.old.lab.test."
