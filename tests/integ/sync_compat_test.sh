@@ -12,6 +12,8 @@
 #    new arrivals move (found on host2 by identity after the copy);
 #  - postsync whose copies host2 refuses (over quota): nothing is deleted on
 #    host1;
+#  - host2 without LITERAL+: streamed APPENDs (MULTIAPPEND) wait for each
+#    continuation, nothing hangs, host2 ends equal to host1;
 #  - host2 that keeps no keywords (PERMANENTFLAGS without \*): the sync
 #    succeeds and a second one neither copies nor updates flags.
 # Env: SYNC_COMPAT_USER (default user12), CUTOVER_BIN.
@@ -148,6 +150,21 @@ note "with room again the same postsync moves them"
 sync_via - - --delete1 --maxage 1h --folder INBOX >"$T/q2.out" 2>&1 || { cat "$T/q2.out"; fail "postsync after quota failed"; }
 assert_eq 0 "$(count 1 INBOX POSTQUOTA)" "POSTQUOTA on host1 after the rerun"
 assert_eq 2 "$(count 2 INBOX POSTQUOTA)" "POSTQUOTA on host2 after the rerun"
+
+note "host2 without LITERAL+: streamed MULTIAPPENDs wait for each continuation"
+reset 2
+"$PYTHON" "$S/gen_corpus.py" append "${C1[@]}" --folder INBOX --count 4 --size 300000 --tag BIGSYNC --seed 8 --age 7200 >/dev/null
+proxy nolit2 "$LAB_HOST2" --hide LITERAL+ --hide LITERAL-
+rc=0
+timeout 300 "$CUTOVER_BIN" -vv sync --host1 "$LAB_HOST1:$LAB_IMAPS_PORT" --tls-name1 "$LAB_TLS_NAME" \
+	--host2 "127.0.0.1:$PORT_nolit2" --tls2 plain --user1 "$U" --passfile1 "$T/pass" \
+	--user2 "$U" --passfile2 "$T/pass" --ca-file "$LAB_CA" --delete2 >"$T/nolit.out" 2>&1 || rc=$?
+[ "$rc" -ne 124 ] || fail "sync to a host2 without LITERAL+ hung"
+assert_eq 0 "$rc" "sync to a host2 without LITERAL+ ($(grep -a error: "$T/nolit.out" | tail -3))"
+grep -a -q 'host2 C: A[0-9]* APPEND .* {[0-9]*} <' "$T/nolit.out" ||
+	fail "no synchronising APPEND literal in the trace"
+assert_not_contains "$(grep -a 'host2 C: ' "$T/nolit.out")" "+}" "host2 commands (LITERAL+ used)"
+compare || fail "host2 differs from host1 after a sync without LITERAL+"
 
 note "host2 keeps no keywords: the sync succeeds and does not repeat itself"
 reset 2
