@@ -46,7 +46,8 @@ done
 # CRASH_WORKER="SCENARIO LANE LANES NET"), waits for all and checks that
 # together they interrupted every step.
 if [ -z "${CRASH_WORKER:-}" ]; then
-	tmp=$(test_tmpdir)
+	test_tmpdir >/dev/null # not in $(...): its cleanup must be registered here
+	tmp=$TEST_TMP
 	base=${RUN_CRASH_TEST_NET:-$TEST_NET_PREFIX.58}
 	net3=${base##*.}
 	lanes=()
@@ -90,7 +91,8 @@ lab_up
 # shellcheck source=tests/integ/runplan_lib.sh
 . "$CUTOVER_SOURCE_DIR/tests/integ/runplan_lib.sh"
 
-tmp=$(test_tmpdir)
+test_tmpdir >/dev/null # not in $(...): its cleanup must be registered here
+tmp=$TEST_TMP
 NEW_MX="10 mx1.new.lab.test."
 PARK=$LAB_NET.13
 export RUN_LOW_TTL=1
