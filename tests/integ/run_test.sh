@@ -13,7 +13,7 @@
 #  - the wait: the secondary is held at the old serial while the MX
 #    changes and released 4 s later: the new MX counts as visible only from
 #    the release, and the postsync starts no earlier than the journaled
-#    deadline (visible + old TTL 3 s + margin 2 s) and within 3 s of it;
+#    deadline (visible + old TTL 3 s + margin 2 s) and within 10 s of it;
 #  - the webhook receives every transition;
 #  - rollback after the MX change is refused (exit 4); status says done;
 #  - manual mode: the test changes the MX with nsupdate while `run` waits;
@@ -143,7 +143,10 @@ assert_eq 3 "${old_ttl%.*}" "old TTL the MX was served with"
 run_ge "$visible" "$release" "new MX visible everywhere before the secondary was released"
 run_ge "$deadline" "$(run_add "$visible" 5)" "deadline = visible + 3 s + 2 s"
 run_ge "$post" "$deadline" "postsync started before the deadline"
-run_ge "$(run_add "$deadline" 3)" "$post" "postsync started more than 3 s after the deadline"
+# Bound, not a benchmark: the postsync follows the deadline by the time one
+# propagation check and the countdown tick take, seconds even on a loaded
+# 2-core machine; a fixed sleep or a missed wake-up would exceed it.
+run_ge "$(run_add "$deadline" 10)" "$post" "postsync started more than 10 s after the deadline"
 mxc=$(run_step_time "$state" mx_change intent)
 lock=$(run_db "$state" "SELECT time FROM facts WHERE key='users_on_host2'")
 run_ge "$lock" "$mxc" "delete2 lockout before the MX change intent"
