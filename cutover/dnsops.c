@@ -395,7 +395,8 @@ static int send_update(const plan *p, const dns_update_server *srv,
 {
 	if (dns_update_send(srv, u, key, reply_r, st) == 0)
 		return 0;
-	if (reply_r->rcode == DNS_RCODE_REFUSED && reply_r->signed_ok)
+	if (reply_r->rcode == DNS_RCODE_REFUSED &&
+	    dns_update_reply_trusted(reply_r))
 		explain_refusal(p, srv, key->name, st);
 	return -1;
 }
@@ -624,9 +625,11 @@ static int apply(const plan *p, journal *j, const char *step,
 		cut_status saved;
 
 		cut_status_copy(&saved, st);
-		if (reply.rcode == DNS_RCODE_NXRRSET ||
-		    reply.rcode == DNS_RCODE_YXRRSET) {
+		if ((reply.rcode == DNS_RCODE_NXRRSET ||
+		     reply.rcode == DNS_RCODE_YXRRSET) &&
+		    dns_update_reply_trusted(&reply)) {
 			/* RFC 2136 3.2.5: show what changed under us */
+			cut_buf diff = CUT_BUF_INIT;
 			int applied = 1;
 
 			back.n = s->n;
@@ -650,11 +653,32 @@ static int apply(const plan *p, journal *j, const char *step,
 				if (s->target[i] == NULL ||
 				    dns_rrset_equal(back.cur[i], s->cur[i]))
 					continue;
-				out_printf(o, "expected (as read before the update):\n");
-				out_rrset(o, s->cur[i], "  ");
-				out_printf(o, "found now:\n");
-				out_rrset(o, back.cur[i], "  ");
+				cut_buf_puts(&diff, "expected (as read before "
+						    "the update):\n");
+				dns_rrset_format(s->cur[i], "  ", &diff);
+				cut_buf_puts(&diff, "found now:\n");
+				dns_rrset_format(back.cur[i], "  ", &diff);
 			}
+			/* The message carries expected and found, so that
+			 * --json, the journal and the run show them too;
+			 * what does not fit goes to the output instead. */
+			if (diff.data != NULL &&
+			    strlen(saved.msg) + 1 + diff.len < CUT_STATUS_MSG_MAX) {
+				cut_status_set(st, saved.kind, saved.scope,
+					       "%s\n%.*s", saved.msg,
+					       (int)(diff.len - 1), diff.data);
+			} else if (diff.data != NULL) {
+				if (o != NULL && o->out != NULL)
+					cut_buf_puts(o->out, diff.data);
+				cut_status_set(st, saved.kind, saved.scope,
+					       "%s (expected and found shown "
+					       "above)",
+					       saved.msg);
+			} else {
+				cut_status_copy(st, &saved);
+			}
+			cut_buf_free(&diff);
+			goto failed;
 		}
 		cut_status_copy(st, &saved);
 		goto failed;

@@ -342,6 +342,7 @@ int dns_tsig_verify(const tsig_key *key, const uint8_t *reply, size_t len,
 		goto malformed;
 	res_r->time_signed = get48(reply + next);
 	fudge = get16(reply + next + 6);
+	res_r->fudge = fudge;
 	ml = get16(reply + next + 8);
 	next += 10;
 	if (next + ml + 6 > len)
@@ -407,4 +408,23 @@ malformed:
 done:
 	free(head);
 	return ret;
+}
+
+int dns_tsig_time_ok(const dns_tsig_result *res, uint64_t now,
+		     int64_t *offset_r, unsigned *allowed_r)
+{
+	/* RFC 8945 5.2.3: the Fudge the signer wrote, but we never allow
+	 * more than our own */
+	uint64_t fudge = res->fudge < DNS_TSIG_FUDGE ? res->fudge
+						     : DNS_TSIG_FUDGE;
+	uint64_t dist = res->time_signed > now ? res->time_signed - now
+					       : now - res->time_signed;
+
+	if (offset_r != NULL)
+		*offset_r = res->time_signed >= now
+				    ? (int64_t)(res->time_signed - now)
+				    : -(int64_t)(now - res->time_signed);
+	if (allowed_r != NULL)
+		*allowed_r = (unsigned)fudge;
+	return dist <= fudge;
 }

@@ -53,6 +53,7 @@ typedef struct dns_tsig_result {
 	int verified;         /* its MAC is valid for our key and request */
 	uint16_t error;       /* TSIG error field (RFC 8945 4.2) */
 	uint64_t time_signed; /* as written by the server */
+	uint16_t fudge;       /* as written by the server */
 	uint64_t server_time; /* BADTIME: Other Data (RFC 8945 5.2.3), else time_signed */
 } dns_tsig_result;
 
@@ -65,6 +66,20 @@ typedef struct dns_tsig_result {
 int dns_tsig_verify(const tsig_key *key, const uint8_t *reply, size_t len,
 		    const uint8_t *req_mac, size_t req_mac_len,
 		    dns_tsig_result *res_r, cut_status *st);
+
+/**
+ * RFC 8945 5.2.3, 5.4.3: the time check of a signed reply.  A reply whose
+ * Time Signed is further from now than its Fudge (and never more than
+ * DNS_TSIG_FUDGE) is not to be trusted even when its MAC verifies: it may
+ * be an old reply played back.  Pure: the caller passes its clock.
+ * @param res       a result of dns_tsig_verify() with present set.
+ * @param now       our clock, seconds since the epoch.
+ * @param offset_r  receives time_signed - now (may be NULL).
+ * @param allowed_r receives the fudge applied, seconds (may be NULL).
+ * @return 1 when within the fudge, 0 when not.
+ */
+int dns_tsig_time_ok(const dns_tsig_result *res, uint64_t now,
+		     int64_t *offset_r, unsigned *allowed_r);
 
 /**
  * Walks a DNS message and returns the offset of its last RR when that RR

@@ -479,6 +479,11 @@ const char *dns_update_rcode_name(int rcode)
 	return buf;
 }
 
+int dns_update_reply_trusted(const dns_update_reply *r)
+{
+	return r->tsig_present && r->signed_ok && !r->time_skewed;
+}
+
 cut_kind dns_update_explain(const dns_update_reply *r, const char *server,
 			    const char *zone, const char *key_name, char *buf,
 			    size_t n)
@@ -542,6 +547,27 @@ cut_kind dns_update_explain(const dns_update_reply *r, const char *server,
 			 server, zone, dns_update_rcode_name(r->rcode), key_name);
 		return CUT_FINAL;
 	}
+	if (r->tsig_present && r->signed_ok && r->time_skewed) {
+		/* RFC 8945 5.4.3: a reply signed outside the fudge of our
+		 * clock may be an old reply played back */
+		double a = r->reply_time_offset < 0 ? -r->reply_time_offset
+						    : r->reply_time_offset;
+
+		cut_duration_format(a, off, sizeof(off));
+		snprintf(buf, n,
+			 "%s answered the UPDATE of zone %s (%s) with a reply "
+			 "signed by key \"%s\" whose time is %s %s our clock "
+			 "(offset %s%s, allowed %u s, RFC 8945 5.4.3): the "
+			 "reply may be an old one played back and is not "
+			 "trusted; nothing is counted as done (synchronise the "
+			 "clocks (NTP); check the records with `cutover dns "
+			 "show`; re-running is safe)",
+			 server, zone, dns_update_rcode_name(r->rcode), key_name,
+			 off, r->reply_time_offset < 0 ? "behind" : "ahead of",
+			 r->reply_time_offset < 0 ? "-" : "+", off,
+			 r->time_allowed);
+		return CUT_FINAL;
+	}
 	if (!r->tsig_present && r->rcode == DNS_RCODE_NOERROR) {
 		snprintf(buf, n,
 			 "%s answered the UPDATE of zone %s without a TSIG "
@@ -583,11 +609,15 @@ cut_kind dns_update_explain(const dns_update_reply *r, const char *server,
 	case DNS_RCODE_YXRRSET:
 	case DNS_RCODE_NXDOMAIN:
 	case DNS_RCODE_YXDOMAIN:
+		/* RFC 2136 3.2.5: the server checked the prerequisites and
+		 * applied nothing */
 		snprintf(buf, n,
-			 "%s: prerequisite failed for zone %s (%s): the records "
-			 "changed since they were read (someone else edited "
-			 "them); nothing was changed",
-			 server, zone, dns_update_rcode_name(r->rcode));
+			 "%s: prerequisite failed for zone %s (%s) on the UPDATE "
+			 "signed with key \"%s\": the records changed since "
+			 "they were read (someone else edited them); nothing "
+			 "was changed",
+			 server, zone, dns_update_rcode_name(r->rcode),
+			 key_name);
 		return CUT_FINAL;
 	case DNS_RCODE_SERVFAIL:
 		snprintf(buf, n,
@@ -678,6 +708,18 @@ int dns_update_send(const dns_update_server *server, const dns_update *u,
 	reply_r->signed_ok = tr.present && tr.key_matches && tr.verified;
 	if (tr.error == DNS_TSIG_BADTIME)
 		reply_r->clock_offset = (double)tr.server_time - signed_at;
+	if (reply_r->signed_ok) {
+		int64_t skew = 0;
+
+		/* RFC 8945 5.4.3: the MAC verified; now the time, against
+		 * our clock as the reply arrives (cut_now() carries the
+		 * test clock offset like the signing time) */
+		if (!dns_tsig_time_ok(&tr, (uint64_t)cut_now(), &skew,
+				      &reply_r->time_allowed)) {
+			reply_r->time_skewed = 1;
+			reply_r->reply_time_offset = (double)skew;
+		}
+	}
 	kind = dns_update_explain(reply_r, peer, u->zone, key->name, sentence,
 				  sizeof(sentence));
 	if (kind != CUT_OK && !tr.present &&

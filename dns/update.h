@@ -89,6 +89,12 @@ typedef struct dns_update_reply {
 	int signed_ok;         /* TSIG present, our key, MAC verified */
 	uint16_t tsig_error;   /* RFC 8945 TSIG error (BADKEY...), 0 if none */
 	double clock_offset;   /* BADTIME: server time - our signing time */
+	int time_skewed;       /* signed_ok, but the reply's Time Signed is
+				* outside the fudge of our clock (RFC 8945
+				* 5.4.3): not trusted */
+	double reply_time_offset; /* time_skewed: reply's Time Signed - our
+				   * clock when it arrived, seconds */
+	unsigned time_allowed; /* time_skewed: the fudge applied, seconds */
 	unsigned attempts;     /* attempts made */
 } dns_update_reply;
 
@@ -101,7 +107,10 @@ typedef struct dns_update_reply {
  * (QR set, opcode UPDATE), or that never comes within the attempts, is a
  * failure naming server:port; replies with another message id are
  * ignored (RFC 1035 4.1.1, RFC 7766 7).
- * @return 0 when the server said NOERROR with a verified signature;
+ * A reply is trusted only when its MAC verifies (chained to the request
+ * MAC, RFC 8945 4.3.1) and its Time Signed is within the fudge of our
+ * clock when it arrives (RFC 8945 5.4.3).
+ * @return 0 when the server said NOERROR with a trusted signature;
  *         -1 otherwise, with *reply_r filled as far as known (rcode -1
  *         when no usable reply came) and *st a sentence from
  *         dns_update_explain().
@@ -109,6 +118,12 @@ typedef struct dns_update_reply {
 int dns_update_send(const dns_update_server *server, const dns_update *u,
 		    const tsig_key *key, dns_update_reply *reply_r,
 		    cut_status *st);
+
+/**
+ * True when the reply can be believed: signed with our key, MAC verified,
+ * Time Signed within the fudge (RFC 8945 5.4).  Pure.
+ */
+int dns_update_reply_trusted(const dns_update_reply *r);
 
 /**
  * The sentence for an UPDATE outcome, naming server, zone and key, and

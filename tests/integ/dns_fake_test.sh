@@ -6,12 +6,16 @@
 # short, with another message id, SERVFAIL, NOTZONE, REFUSED, lost (the
 # update applied but never answered: the bounded retry must end as done
 # thanks to the prerequisite), or never sent (a clear timeout naming
-# server:port within a bounded time).  Nothing may be journaled as done
-# unless the reply verified.  On the propagation side, REFUSED, non-AA
-# (lame) and garbage answers from "authoritative" addresses are reported
-# as such and keep the verdict at not ready.
+# server:port within a bounded time), or correctly signed but with a Time
+# Signed 10 minutes ahead or an hour behind our clock (RFC 8945 5.4.3: not
+# trusted, the offset named; 2 minutes off is within the fudge and
+# accepted).  Nothing may be journaled as done unless the reply verified.
+# On the propagation side, REFUSED, non-AA (lame) and garbage answers from
+# "authoritative" addresses are reported as such and keep the verdict at
+# not ready.
 #
-# Needs no lab: every peer is a fake.
+# Needs no lab: every peer is a fake, on 127.N.53.1 (N = CUTOVER_TEST_NET;
+# all of 127/8 is routed to lo, so the address needs no setup).
 
 TEST_NAME=dns_fake_test
 # shellcheck source=tests/integ/lib.sh
@@ -20,7 +24,7 @@ TEST_NAME=dns_fake_test
 [ -n "$CUTOVER_BIN" ] && [ -x "$CUTOVER_BIN" ] || skip "CUTOVER_BIN not set"
 T=$(test_tmpdir)
 FAKE=$CUTOVER_SOURCE_DIR/tests/integ/fake_dns_server.py
-ADDR=127.0.0.1
+ADDR=${DNS_FAKE_TEST_ADDR:-$TEST_NET_PREFIX.53.1}
 # A wrapper (e.g. valgrind) for the cutover invocations.
 # shellcheck disable=SC2206 # CUTOVER_VALGRIND is a command prefix
 CUT=(${CUTOVER_VALGRIND:-} "$CUTOVER_BIN")
@@ -37,6 +41,9 @@ chmod 600 "$T/accounts.csv"
 
 # fake_start VAR ARGS...: start a fake peer on a free port; VAR=port.
 FAKE_PIDS=()
+# Extra arguments for the peer check_failed starts, and its plan's name.
+FAKE_EXTRA=()
+CHECK_LABEL=
 fake_start() {
 	local _var=$1 _port _ready
 	shift
@@ -105,21 +112,21 @@ assert_eq "intent done " "$(phases "$T/good.plan")" "journal on the good fake"
 # check_failed MODE EXPECTED-TEXT...: dns mx new fails with exit 1, says
 # each text, journals intent + failed and no dns_mx fact.
 check_failed() {
-	local mode=$1 port out rc=0 t0 t1
+	local mode=$1 port out rc=0 t0 t1 label=${CHECK_LABEL:-$1}
 	shift
-	note "update mode $mode"
-	fake_start port --update-mode "$mode"
-	write_plan "$T/$mode.plan" "$port"
+	note "update mode $mode ${FAKE_EXTRA[*]}"
+	fake_start port --update-mode "$mode" "${FAKE_EXTRA[@]}"
+	write_plan "$T/$label.plan" "$port"
 	t0=$(date +%s)
-	out=$("${CUT[@]}" dns mx "$T/$mode.plan" new 2>&1) || rc=$?
+	out=$("${CUT[@]}" dns mx "$T/$label.plan" new 2>&1) || rc=$?
 	t1=$(date +%s)
-	assert_eq 1 "$rc" "exit code for $mode ($out)"
+	assert_eq 1 "$rc" "exit code for $label ($out)"
 	for text in "$@"; do
-		assert_contains "$out" "$text" "$mode: output"
+		assert_contains "$out" "$text" "$label: output"
 	done
-	assert_eq "intent failed " "$(phases "$T/$mode.plan")" "$mode: journal"
-	assert_eq "" "$(fact "$T/$mode.plan" dns_mx)" "$mode: dns_mx fact"
-	[ $((t1 - t0)) -le 25 ] || fail "$mode: took $((t1 - t0)) s"
+	assert_eq "intent failed " "$(phases "$T/$label.plan")" "$label: journal"
+	assert_eq "" "$(fact "$T/$label.plan" dns_mx)" "$label: dns_mx fact"
+	[ $((t1 - t0)) -le 25 ] || fail "$label: took $((t1 - t0)) s"
 	LAST_PORT=$port
 	LAST_OUT=$out
 }
@@ -135,6 +142,32 @@ check_failed servfail "(SERVFAIL)" "see the server's log"
 check_failed notzone "(NOTZONE)" "outside zone fake.test."
 check_failed refused "is not allowed to update zone fake.test."
 assert_not_contains "$LAST_OUT" "not signed" "refused: signed reply"
+
+# --- a correctly signed reply whose time is outside the fudge -------------
+# RFC 8945 5.4.3: the MAC verifies but Time Signed is 10 minutes ahead of
+# our clock (or an hour behind: an old reply played back): not trusted,
+# the offset named, nothing counted as done.  The peer did apply the
+# change: re-running finds it served and counts it then.
+FAKE_EXTRA=(--reply-time-offset 600)
+CHECK_LABEL=time-ahead check_failed good "$ADDR:" \
+	"with a reply signed by key \"fake-key.\" whose time is 10m00s ahead of our clock (offset +10m00s, allowed 300 s" \
+	"not trusted; nothing is counted as done" "synchronise the clocks"
+assert_eq "$NEW_MX" "$(mx_served "$LAST_PORT")" "time-ahead: the peer applied the UPDATE"
+out=$("${CUT[@]}" dns mx "$T/time-ahead.plan" new 2>&1) || fail "time-ahead: re-run failed: $out"
+assert_contains "$out" "already"
+FAKE_EXTRA=(--reply-time-offset -3600)
+CHECK_LABEL=time-behind check_failed good \
+	"whose time is 1h00m00s behind our clock (offset -1h00m00s, allowed 300 s" \
+	"not trusted"
+# Within the fudge (2 minutes): trusted and done, so the two above failed
+# on the time alone.
+note "reply signed 2 minutes ahead: within the fudge"
+fake_start P --reply-time-offset 120
+write_plan "$T/time-within.plan" "$P"
+out=$("${CUT[@]}" dns mx "$T/time-within.plan" new 2>&1) || fail "time-within failed: $out"
+assert_eq "$NEW_MX" "$(mx_served "$P")" "MX after time-within"
+assert_eq "intent done " "$(phases "$T/time-within.plan")" "time-within: journal"
+FAKE_EXTRA=()
 
 # --- a reply with another id before the real one: ignored ------------------
 note "update mode wrongid-then-good"

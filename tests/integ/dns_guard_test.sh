@@ -96,6 +96,11 @@ fact() {
 	sqlite3 "$1.state/cutover.db" "select value from facts where key = '$2'"
 }
 
+# key_name KEYFILE: the key's name as cutover writes it (absolute).
+key_name() {
+	sed -n 's/^key "\([^"]*\)".*/\1./p' "$1" | sed 's/\.\.$/./'
+}
+
 # race SERVER KEY ZONE PLAN CMD... : runs cutover CMD with the gate, and
 # once it has read the records, applies the nsupdate commands on stdin;
 # then lets it send.  Sets RACE_RC, RACE_OUT, RACE_SERIAL (after the edit).
@@ -126,7 +131,7 @@ update delete $id.$zone MX
 update add $id.$zone 86400 MX 30 mx.elsewhere.example.
 EOF
 	assert_eq 1 "$RACE_RC" "$zone: exit status after a concurrent edit ($RACE_OUT)"
-	assert_contains "$RACE_OUT" "prerequisite failed for zone $zone (NXRRSET)"
+	assert_contains "$RACE_OUT" "prerequisite failed for zone $zone (NXRRSET) on the UPDATE signed with key \"$(key_name "$key")\""
 	assert_contains "$RACE_OUT" "nothing was changed"
 	assert_contains "$RACE_OUT" "expected (as read before the update):"
 	assert_contains "$RACE_OUT" "  $id.$zone 86400 IN MX 10 mx1.old.$zone"
@@ -138,6 +143,12 @@ EOF
 	assert_eq "$RACE_SERIAL" "$(dns_serial "$server" "$zone")" "$zone: serial after the refused UPDATE"
 	assert_eq "intent failed " "$(phases "$plan" dns_mx)" "$zone: journal"
 	assert_eq "" "$(fact "$plan" dns_mx)" "$zone: no dns_mx fact"
+	# the message itself carries expected and found: the journal has them
+	failed=$(sqlite3 "$plan.state/cutover.db" \
+		"select detail from entries where step = 'dns_mx' and phase = 'failed'")
+	assert_contains "$failed" "expected (as read before the update):" "$zone: journaled failure"
+	assert_contains "$failed" "found now:" "$zone: journaled failure"
+	assert_contains "$failed" "MX 30 mx.elsewhere.example." "$zone: journaled failure"
 	# run again: the MX is now neither old nor new: refused (4), untouched
 	rc=0
 	out=$("$CUTOVER_BIN" dns mx "$plan" new 2>&1) || rc=$?

@@ -21,9 +21,13 @@ prerequisites checked, 2.5.1 add and 2.5.2 delete-RRset handled; anything
 else is ignored) and answered according to the update mode.
 
 Usage:
-  fake_dns_server.py --addr 127.0.0.1 --port P --key KEYFILE \
+  fake_dns_server.py --addr 127.N.X.Y --port P --key KEYFILE \
       [--update-mode MODE] [--query-mode MODE] [--zone Z] [--mx-ttl N] \
-      [--ready-file F] [--log F]
+      [--reply-time-offset SECONDS] [--ready-file F] [--log F]
+
+--reply-time-offset signs every reply correctly (the MAC verifies) but
+with Time Signed = now + SECONDS, like a server whose clock is off or a
+reply played back later (RFC 8945 5.4.3).
 
 Update modes (what a signed UPDATE gets):
   good          applied, NOERROR signed with the key
@@ -192,10 +196,14 @@ def find_tsig(msg):
     return last[0], mac, orig_id
 
 
+REPLY_TIME_OFFSET = 0
+
+
 def sign_reply(key, reply, req_mac, corrupt=False):
     """Appends a TSIG RR to reply (a message without one), RFC 8945 4.3.3
-    for responses: request MAC, the message, the TSIG variables."""
-    now = int(time.time())
+    for responses: request MAC, the message, the TSIG variables.  Time
+    Signed is our clock plus --reply-time-offset."""
+    now = int(time.time()) + REPLY_TIME_OFFSET
     fudge = 300
     data = (struct.pack("!H", len(req_mac)) + req_mac + reply +
             tsig_vars(key, now, fudge, 0, b""))
@@ -479,7 +487,7 @@ class UDPServer(socketserver.ThreadingUDPServer):
 
 
 def main():
-    global LOG
+    global LOG, REPLY_TIME_OFFSET
     ap = argparse.ArgumentParser()
     ap.add_argument("--addr", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
@@ -488,6 +496,7 @@ def main():
     ap.add_argument("--mx-ttl", type=int, default=86400)
     ap.add_argument("--update-mode", default="good")
     ap.add_argument("--query-mode", default="good")
+    ap.add_argument("--reply-time-offset", type=int, default=0)
     ap.add_argument("--ready-file")
     ap.add_argument("--log")
     args = ap.parse_args()
@@ -495,6 +504,7 @@ def main():
         raise SystemExit("loopback addresses only")
     if args.log:
         LOG = open(args.log, "a")
+    REPLY_TIME_OFFSET = args.reply_time_offset
     peer = Peer(args)
     tcp_h, udp_h = make_handlers(peer)
     tcp = TCPServer((args.addr, args.port), tcp_h)

@@ -1,6 +1,8 @@
 /*
  * test_tsig_update.c: the TSIG key-file parser, TSIG signing, the RFC 2136
- * UPDATE builder (compared as wire bytes) and the rcode -> sentence table.
+ * UPDATE builder (compared as wire bytes), the reply check (MAC chained to
+ * the request MAC, Time Signed within the fudge) and the rcode -> sentence
+ * table.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +14,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "common/buf.h"
 #include "dns/rrset.h"
@@ -294,6 +299,225 @@ static void test_tsig_sign(void **state)
 	tsig_key_free(&k);
 }
 
+/* ---- a signed reply, built here independently of dns/tsig.c ---- */
+
+static size_t put_name(uint8_t *out, const char *name)
+{
+	size_t n = 0;
+
+	while (*name != '\0') {
+		const char *dot = strchr(name, '.');
+		size_t l = dot != NULL ? (size_t)(dot - name) : strlen(name);
+
+		out[n++] = (uint8_t)l;
+		memcpy(out + n, name, l);
+		n += l;
+		name += l;
+		if (*name == '.')
+			name++;
+	}
+	out[n++] = 0;
+	return n;
+}
+
+static size_t put_u16(uint8_t *p, unsigned v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+	return 2;
+}
+
+static size_t put_u48(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 5; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+	return 6;
+}
+
+/*
+ * The UPDATE reply to request (header with QR and rcode, zone section)
+ * signed with k as a server does (RFC 8945 4.3.1): HMAC over the request
+ * MAC (length-prefixed), the reply, and the TSIG variables (4.3.3) with
+ * time_signed and fudge.  Returns the malloc'ed message.
+ */
+static uint8_t *signed_reply(const tsig_key *k, const uint8_t *request,
+			     size_t req_len, int rcode, const uint8_t *req_mac,
+			     size_t req_mac_len, uint64_t time_signed,
+			     unsigned fudge, size_t *len_r)
+{
+	static const EVP_MD *(*const md[])(void) = {
+		[TSIG_KEY_HMAC_SHA256] = EVP_sha256,
+	};
+	uint8_t body[512], vars[512], data[2048], mac[EVP_MAX_MD_SIZE];
+	uint8_t *out;
+	size_t bn, vn, n = 0, zone_end = 12;
+	unsigned int ml = 0;
+
+	assert_int_equal(k->alg, TSIG_KEY_HMAC_SHA256);
+	/* the zone section: one name and type/class */
+	while (request[zone_end] != 0)
+		zone_end += 1 + request[zone_end];
+	zone_end += 1 + 4;
+	assert_true(zone_end <= req_len);
+	memcpy(body, request, 2);         /* the request's id */
+	body[2] = 0x80 | (5 << 3);        /* QR, opcode UPDATE */
+	body[3] = (uint8_t)rcode;
+	memset(body + 4, 0, 8);
+	body[5] = 1;                      /* ZOCOUNT */
+	memcpy(body + 12, request + 12, zone_end - 12);
+	bn = zone_end;
+	/* RFC 8945 4.3.3: the variables */
+	vn = put_name(vars, k->name);
+	vn += put_u16(vars + vn, 255);   /* class ANY */
+	memset(vars + vn, 0, 4);          /* TTL */
+	vn += 4;
+	vn += put_name(vars + vn, tsig_key_alg_dname(k->alg));
+	vn += put_u48(vars + vn, time_signed);
+	vn += put_u16(vars + vn, fudge);
+	vn += put_u16(vars + vn, 0);     /* error */
+	vn += put_u16(vars + vn, 0);     /* other len */
+	n = put_u16(data, (unsigned)req_mac_len);
+	memcpy(data + n, req_mac, req_mac_len);
+	n += req_mac_len;
+	memcpy(data + n, body, bn);
+	n += bn;
+	memcpy(data + n, vars, vn);
+	n += vn;
+	assert_non_null(HMAC(md[k->alg](), k->secret, (int)k->secret_len, data,
+			     n, mac, &ml));
+	/* the TSIG RR appended, ARCOUNT 1 */
+	out = malloc(bn + 512);
+	assert_non_null(out);
+	memcpy(out, body, bn);
+	out[11] = 1;
+	n = bn;
+	n += put_name(out + n, k->name);
+	n += put_u16(out + n, 250);
+	n += put_u16(out + n, 255);
+	memset(out + n, 0, 4);
+	n += 4;
+	{
+		size_t rdlen_at = n, rd;
+
+		n += 2;
+		rd = n;
+		n += put_name(out + n, tsig_key_alg_dname(k->alg));
+		n += put_u48(out + n, time_signed);
+		n += put_u16(out + n, fudge);
+		n += put_u16(out + n, ml);
+		memcpy(out + n, mac, ml);
+		n += ml;
+		memcpy(out + n, body, 2); /* original id */
+		n += 2;
+		n += put_u16(out + n, 0);
+		n += put_u16(out + n, 0);
+		put_u16(out + rdlen_at, (unsigned)(n - rd));
+	}
+	*len_r = n;
+	return out;
+}
+
+/* RFC 8945 5.2.3: within the fudge, both sides, the boundary included;
+ * the reply's fudge applies but never more than ours. */
+static void test_tsig_time_check(void **state)
+{
+	dns_tsig_result r;
+	int64_t off = 0;
+	unsigned allowed = 0;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.present = 1;
+	r.time_signed = 1700000000;
+	r.fudge = 300;
+	assert_true(dns_tsig_time_ok(&r, 1700000000, &off, &allowed));
+	assert_int_equal(off, 0);
+	assert_int_equal(allowed, 300);
+	assert_true(dns_tsig_time_ok(&r, 1700000300, &off, NULL));
+	assert_int_equal(off, -300);
+	assert_true(dns_tsig_time_ok(&r, 1699999700, &off, NULL));
+	assert_int_equal(off, 300);
+	/* our clock is 301 s ahead of the reply: signed in the past */
+	assert_false(dns_tsig_time_ok(&r, 1700000301, &off, NULL));
+	assert_int_equal(off, -301);
+	/* the reply is signed 10 minutes in our future */
+	assert_false(dns_tsig_time_ok(&r, 1699999400, &off, NULL));
+	assert_int_equal(off, 600);
+	/* a smaller fudge from the signer is honoured */
+	r.fudge = 60;
+	assert_false(dns_tsig_time_ok(&r, 1700000061, &off, &allowed));
+	assert_int_equal(allowed, 60);
+	assert_true(dns_tsig_time_ok(&r, 1700000060, NULL, NULL));
+	/* a huge one is not: DNS_TSIG_FUDGE at most */
+	r.fudge = 65535;
+	assert_false(dns_tsig_time_ok(&r, 1700000301, &off, &allowed));
+	assert_int_equal(allowed, DNS_TSIG_FUDGE);
+}
+
+/* A reply signed correctly, chained to our request MAC: verified, and its
+ * time judged separately; the same reply chained to another request MAC
+ * does not verify. */
+static void test_tsig_reply_time(void **state)
+{
+	cut_status st;
+	tsig_key *k = parse_file("good.key", &st);
+	dns_update *u = dns_update_new("ex.");
+	uint8_t *wire = NULL, *req = NULL, *rep = NULL, mac[DNS_TSIG_MAC_MAX];
+	uint8_t other[DNS_TSIG_MAC_MAX];
+	size_t len, rlen, mlen, plen;
+	const uint64_t t = 1700000000;
+	dns_tsig_result r;
+	int64_t off = 0;
+
+	(void)state;
+	assert_non_null(k);
+	assert_int_equal(dns_update_require_exists(u, "ex.", DNS_TYPE_SOA), 0);
+	assert_int_equal(dns_update_to_wire(u, 4242, &wire, &len, &st), 0);
+	assert_int_equal(dns_tsig_sign(k, wire, len, t, 300, &req, &rlen, mac,
+				       &mlen, &st), 0);
+
+	/* in time: trusted */
+	rep = signed_reply(k, req, rlen, 0, mac, mlen, t + 2, 300, &plen);
+	assert_int_equal(dns_tsig_verify(k, rep, plen, mac, mlen, &r, &st), 0);
+	assert_true(r.present);
+	assert_true(r.key_matches);
+	assert_true(r.verified);
+	assert_int_equal(r.error, 0);
+	assert_int_equal(r.fudge, 300);
+	assert_int_equal(r.time_signed, t + 2);
+	assert_true(dns_tsig_time_ok(&r, t + 3, &off, NULL));
+	free(rep);
+
+	/* signed 10 minutes ahead of our clock: the MAC verifies, the time
+	 * does not */
+	rep = signed_reply(k, req, rlen, 0, mac, mlen, t + 600, 300, &plen);
+	assert_int_equal(dns_tsig_verify(k, rep, plen, mac, mlen, &r, &st), 0);
+	assert_true(r.verified);
+	assert_false(dns_tsig_time_ok(&r, t + 1, &off, NULL));
+	assert_int_equal(off, 599);
+	/* chained to another request: not verified */
+	memcpy(other, mac, mlen);
+	other[0] ^= 1;
+	assert_int_equal(dns_tsig_verify(k, rep, plen, other, mlen, &r, &st), 0);
+	assert_false(r.verified);
+	free(rep);
+
+	/* signed an hour ago (a reply played back) */
+	rep = signed_reply(k, req, rlen, 0, mac, mlen, t - 3600, 300, &plen);
+	assert_int_equal(dns_tsig_verify(k, rep, plen, mac, mlen, &r, &st), 0);
+	assert_true(r.verified);
+	assert_false(dns_tsig_time_ok(&r, t, &off, NULL));
+	assert_int_equal(off, -3600);
+	free(rep);
+
+	free(wire);
+	free(req);
+	dns_update_free(&u);
+	tsig_key_free(&k);
+}
+
 static void expect_explain(int rcode, uint16_t tsig_error, double offset,
 			   cut_kind kind, const char *needle)
 {
@@ -328,7 +552,9 @@ static void test_explain(void **state)
 		       "the server's clock is 1m30s behind ours");
 	expect_explain(DNS_RCODE_REFUSED, 0, 0, CUT_FINAL,
 		       "refused the UPDATE of zone ex. with key \"k.\" (REFUSED)");
-	expect_explain(DNS_RCODE_NXRRSET, 0, 0, CUT_FINAL, "prerequisite failed");
+	expect_explain(DNS_RCODE_NXRRSET, 0, 0, CUT_FINAL,
+		       "prerequisite failed for zone ex. (NXRRSET) on the "
+		       "UPDATE signed with key \"k.\"");
 	expect_explain(DNS_RCODE_YXRRSET, 0, 0, CUT_FINAL, "(YXRRSET)");
 	expect_explain(DNS_RCODE_NOTZONE, 0, 0, CUT_FINAL, "outside zone ex.");
 	expect_explain(DNS_RCODE_NOTAUTH, 0, 0, CUT_FINAL, "not authoritative");
@@ -349,6 +575,30 @@ static void test_explain(void **state)
 		assert_int_equal(dns_update_explain(&r, "s", "ex.", "k.", buf, sizeof(buf)),
 				 CUT_FINAL);
 		assert_non_null(strstr(buf, "does not verify"));
+		assert_false(dns_update_reply_trusted(&r));
+		/* RFC 8945 5.4.3: verified, but signed outside the fudge */
+		memset(&r, 0, sizeof(r));
+		r.tsig_present = 1;
+		r.signed_ok = 1;
+		assert_true(dns_update_reply_trusted(&r));
+		r.time_skewed = 1;
+		r.reply_time_offset = 600;
+		r.time_allowed = 300;
+		assert_false(dns_update_reply_trusted(&r));
+		assert_int_equal(dns_update_explain(&r, "s", "ex.", "k.", buf, sizeof(buf)),
+				 CUT_FINAL);
+		if (strstr(buf, "with a reply signed by key \"k.\" whose time "
+				"is 10m00s ahead of our clock (offset +10m00s, "
+				"allowed 300 s") == NULL ||
+		    strstr(buf, "not trusted; nothing is counted as done") == NULL)
+			fail_msg("got \"%s\"", buf);
+		r.reply_time_offset = -3600;
+		r.rcode = DNS_RCODE_NXRRSET;
+		dns_update_explain(&r, "s", "ex.", "k.", buf, sizeof(buf));
+		if (strstr(buf, "(NXRRSET) with a reply signed by key \"k.\" "
+				"whose time is 1h00m00s behind our clock "
+				"(offset -1h00m00s") == NULL)
+			fail_msg("got \"%s\"", buf);
 	}
 }
 
@@ -398,6 +648,8 @@ int main(void)
 		cmocka_unit_test(test_update_wire_absent),
 		cmocka_unit_test(test_update_wire_ttl),
 		cmocka_unit_test(test_tsig_sign),
+		cmocka_unit_test(test_tsig_time_check),
+		cmocka_unit_test(test_tsig_reply_time),
 		cmocka_unit_test(test_explain),
 		cmocka_unit_test(test_rrset),
 	};
