@@ -139,9 +139,12 @@ int imap_client_broken(const imap_client *c);
 
 /**
  * Runs until every queued command has completed (callbacks called).
- * @return 0, or -1 when the connection failed (the pending commands'
- *         callbacks have then been called with the error).  A command's
- *         NO/BAD is reported to its callback, not here.
+ * @return 0, or -1 when the connection failed while commands were pending
+ *         (their callbacks have then been called with the error).  A
+ *         connection closed after the last answer is 0 (the client is
+ *         broken for later calls).  A command's NO/BAD is reported to its
+ *         callback, not here.  Fails at once while a streamed APPEND is
+ *         open (imap_append_stream_end() first).
  */
 int imap_client_run(imap_client *c, cut_status *st);
 
@@ -325,7 +328,12 @@ typedef struct imap_fetch_req {
 
 /**
  * Queues UID FETCH.  Strings in *req are copied at queue time; the sink's
- * ctx and `ctx` must live until `done` is called.
+ * ctx and `ctx` must live until `done` is called.  Several may be in
+ * flight: each FETCH response goes to the command whose UID set holds
+ * its UID, whatever order the server answers in; a response with only
+ * UID/FLAGS/MODSEQ (a flag change by another session) goes to a command
+ * only when it asked for no more than that, else it is unsolicited
+ * (stats.flag_updates, on_untagged).
  */
 int imap_uid_fetch_async(imap_client *c, const imap_fetch_req *req,
 			 imap_done_fn done, void *done_ctx, cut_status *st);

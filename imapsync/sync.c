@@ -30,6 +30,7 @@ typedef struct sync_list {
 	char **flags; /* owned canonical flags, m[i].flags points here */
 	char **idate; /* owned INTERNALDATE as sent, for APPEND */
 	size_t n, cap;
+	const char *server; /* "host1 127.0.0.11:993", for errors */
 } sync_list;
 
 typedef struct sync_run {
@@ -207,9 +208,9 @@ static int list_on_msg(void *ctx, const imap_fetch_msg *fm, cut_status *st)
 	l->idate[l->n] = NULL;
 	if (fm->uid == 0 || fm->internaldate == NULL || !fm->has_size)
 		return cut_status_set(st, CUT_TEMP, CUT_SCOPE_FOLDER,
-				      "FETCH response for message %u lacks UID, "
+				      "%s: FETCH response for message %u lacks UID, "
 				      "INTERNALDATE or RFC822.SIZE",
-				      fm->seq);
+				      l->server != NULL ? l->server : "server", fm->seq);
 	if (sync_plan_flags_canon(fm->flags, &l->flags[l->n]) < 0)
 		goto oom;
 	l->idate[l->n] = strdup(fm->internaldate);
@@ -264,10 +265,12 @@ static int sync_list_both(sync_run *r, uint32_t exists1, sync_list *l1,
 	req.header_fields = IDENTITY_HEADER_FIELDS;
 	req.on_msg = list_on_msg;
 	if (exists1 > 0) {
+		l1->server = imap_client_name(r->c1);
 		req.ctx = l1;
 		ret = imap_uid_fetch_async(r->c1, &req, list_fetch_done, &s1, st);
 	}
 	if (ret == 0 && l2 != NULL && exists2 > 0) {
+		l2->server = imap_client_name(r->c2);
 		req.ctx = l2;
 		ret = imap_uid_fetch_async(r->c2, &req, list_fetch_done, &s2, st);
 	}
@@ -292,9 +295,10 @@ static int sync_list_both(sync_run *r, uint32_t exists1, sync_list *l1,
 /* ---- copy: host1 bodies streamed into host2 APPENDs ---- */
 
 /*
- * The copies of one folder share one sink: a body is matched to its job
- * by the UID of its FETCH response, so it does not matter which of the
- * pipelined FETCH commands the untagged answer is attributed to.  Bodies
+ * The copies of one folder share one sink, whichever of the pipelined
+ * FETCH commands asked for a body (the client hands each response to the
+ * command whose UID set holds it): a body is matched to its job by the
+ * UID of its FETCH response.  Bodies
  * go straight from host1's input into host2's output (bounded buffers,
  * no whole body in memory); a server that sends the UID after the body
  * (Dovecot sends it first) gets the body buffered until the UID is known.
