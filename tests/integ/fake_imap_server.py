@@ -32,6 +32,11 @@ Scenarios (where the damage happens):
   flood-untagged      endless "* OK" lines instead of a tagged NAMESPACE
                       answer (memory must not grow with them)
   wrong-tag           tagged answers with tags that were never sent
+  flag-update-mid-fetch
+                      not hostile, legal and surprising: a flag change by
+                      "another session" (* 1 FETCH (FLAGS (...) UID 1))
+                      before the answers of the listing and of the body
+                      FETCH; the sync must succeed (exit 0)
   good                no damage (control: the sync succeeds)
 """
 import argparse
@@ -168,6 +173,10 @@ class Session:
                 header = b"HEADER.FIELDS" in rest.upper()
                 pre = (b'* 1 FETCH (UID 1 FLAGS (\\Seen) INTERNALDATE "28-Nov-2026 20:00:00 +0000" '
                        b"RFC822.SIZE %d " % len(MSG))
+                if s == "flag-update-mid-fetch" and (header or body):
+                    # RFC 3501 7.4.2: the server may send flag changes at
+                    # any time; this one is not an answer to the command
+                    self.send(b"* 1 FETCH (FLAGS (\\Seen \\Flagged) UID 1)\r\n")
                 if header:
                     if s == "bye-mid-fetch":
                         self.send(pre[:30] + b"\r\n* BYE bye in the middle\r\n")

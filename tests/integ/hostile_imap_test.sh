@@ -80,6 +80,8 @@ hostile() {
 
 note "control: the fake server without damage"
 hostile good 0 ""
+note "a flag change from another session before each FETCH answer"
+hostile flag-update-mid-fetch 0 ""
 
 note "greetings"
 hostile garbage-greeting 1 "unparsable response"
