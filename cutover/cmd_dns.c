@@ -3,6 +3,7 @@
  * `cutover dns wait PLAN mx old|new | imap old|new|parking` (through
  * watch_wait_visible, the wait the orchestration uses after a change).
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,9 +49,12 @@ static int dns_wait(const cli_globals *g, const cli_command *cmd, int argc,
 	journal *j = NULL;
 	watch_target t;
 	double timeout = 0, visible_at = 0, old_ttl = 0, drained;
+	double started = cut_now();
 	char since[40], until[40], left[40];
+	const char *since_from, *old_from;
+	watch_sighting sg;
 	cut_status st;
-	int i, rc = CUT_EXIT_FAILED;
+	int i, rc = CUT_EXIT_FAILED, journaled;
 
 	if (argc < 5 || wait_target(argv[3], argv[4], &t) < 0)
 		return cli_usage_error(cmd, "usage: dns wait PLAN mx old|new | "
@@ -94,6 +98,26 @@ static int dns_wait(const cli_globals *g, const cli_command *cmd, int argc,
 		}
 		goto done;
 	}
+	/* Where "since" and the old TTL come from: the sighting watch_check
+	 * journaled (this call's or an earlier one's). */
+	journaled = watch_change_sighting(j, t, &sg, &st);
+	if (journaled < 0) {
+		cut_warn("dns wait: %s", st.msg);
+		journaled = 0;
+	}
+	journaled = journaled && fabs(sg.time - visible_at) < 1e-3;
+	since_from = !journaled ? "first seen by this check; not journaled"
+		     : sg.time < started
+			     ? "first seen by an earlier check, journaled"
+			     : "first seen by this check, journaled";
+	if (journaled && (uint32_t)old_ttl == sg.old_ttl)
+		old_from = sg.old_ttl_from;
+	else if (journaled && sg.neg_ttl > 0 && (uint32_t)old_ttl == sg.neg_ttl)
+		old_from = "negative TTL: the name/type had no data before "
+			   "(RFC 2308 5)";
+	else
+		old_from = "the largest seen during this wait (a lagging "
+			   "server or a watched resolver)";
 	/* Old data may live in caches for its TTL after the change became
 	 * visible everywhere (RFC 2308 5 for negative answers). */
 	drained = visible_at + old_ttl + p->margin;
@@ -102,11 +126,15 @@ static int dns_wait(const cli_globals *g, const cli_command *cmd, int argc,
 	cut_duration_format(drained > cut_now() ? drained - cut_now() : 0, left,
 			    sizeof(left));
 	if (g->json) {
-		json_t *o = json_pack("{s:s, s:b, s:f, s:s, s:I, s:f, s:f, s:s}",
+		json_t *o = json_pack("{s:s, s:b, s:f, s:s, s:s, s:b, s:I, s:s, "
+				      "s:f, s:f, s:s}",
 				      "target", watch_target_name(t), "visible",
 				      1, "visible_since", visible_at,
-				      "visible_since_text", since, "old_ttl",
-				      (json_int_t)old_ttl, "margin", p->margin,
+				      "visible_since_text", since,
+				      "visible_since_from", since_from,
+				      "journaled", journaled, "old_ttl",
+				      (json_int_t)old_ttl, "old_ttl_from",
+				      old_from, "margin", p->margin,
 				      "caches_drained_at", drained,
 				      "caches_drained_at_text", until);
 
@@ -114,11 +142,13 @@ static int dns_wait(const cli_globals *g, const cli_command *cmd, int argc,
 		fputc('\n', stdout);
 		json_decref(o);
 	} else if (!g->quiet) {
-		printf("%s: visible on every authoritative address since %s\n"
+		printf("%s: visible on every authoritative address since %s "
+		       "(%s)\n"
 		       "caches may hold the previous data until %s (old TTL "
-		       "%.0f s + margin %.0f s; %s from now)\n",
-		       watch_target_name(t), since, until, old_ttl, p->margin,
-		       left);
+		       "%.0f s + margin %.0f s; %s from now)\n"
+		       "old TTL from: %s\n",
+		       watch_target_name(t), since, since_from, until, old_ttl,
+		       p->margin, left, old_from);
 	}
 	rc = CUT_EXIT_OK;
 done:

@@ -15,11 +15,51 @@
 #include "common/str.h"
 #include "common/timeutil.h"
 #include "cutover/countdown.h"
+#include "dns/rrset.h"
 
 #define WATCH_FACT_LOWERED "ttl_lowered"
 #define WATCH_FACT_ORIGINAL "ttl_original"
 #define WATCH_FACT_LOW_VISIBLE "ttl_low_visible"
 #define WATCH_FACT_HIGH_SEEN "ttl_high_seen"
+
+/* Where the old data's TTL of a change came from (watch_result.old_ttl_from). */
+static const char FROM_LOW_TTL[] = "[dns] low_ttl";
+static const char FROM_NEW_DATA[] =
+	"TTL served with the new data (kept from the old data)";
+static const char FROM_LAGGING[] = "served by a lagging server";
+static const char FROM_JOURNAL[] = "journaled by an earlier check";
+
+const char *watch_change_fact(watch_target t)
+{
+	switch (t) {
+	case WATCH_LOWERED:
+		return NULL;
+	case WATCH_MX_NEW:
+		return "change_visible_mx_new";
+	case WATCH_MX_OLD:
+		return "change_visible_mx_old";
+	case WATCH_IMAP_NEW:
+		return "change_visible_imap_new";
+	case WATCH_IMAP_OLD:
+		return "change_visible_imap_old";
+	case WATCH_IMAP_PARKING:
+		return "change_visible_imap_parking";
+	}
+	return NULL;
+}
+
+/* A journaled source of an old TTL as one of the static strings above. */
+static const char *from_static(const char *s)
+{
+	static const char *const known[] = {FROM_LOW_TTL, FROM_NEW_DATA,
+					    FROM_LAGGING};
+	size_t i;
+
+	for (i = 0; s != NULL && i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(s, known[i]) == 0)
+			return known[i];
+	return FROM_JOURNAL;
+}
 
 const char *watch_target_name(watch_target t)
 {
@@ -248,6 +288,74 @@ static void report_numbers(const dns_prop_report *r, uint32_t *max_ttl_r,
 	}
 }
 
+/* The target data of a change, as journaled: [{owner, type, rdata}]. */
+static json_t *want_json(const dns_prop_rrset *w, const watch_want_rr *want,
+			 size_t n_w)
+{
+	json_t *a = json_array();
+	size_t k, i;
+
+	for (k = 0; a != NULL && k < n_w; k++) {
+		json_t *rd = json_array();
+
+		for (i = 0; rd != NULL && i < want[k].n; i++)
+			json_array_append_new(rd, json_string(want[k].rd[i]));
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:o*}", "owner", w[k].name,
+				     "type", dns_rrset_type_name(w[k].type),
+				     "rdata", rd));
+	}
+	return a;
+}
+
+/* The fact is about the same target data. */
+static int same_data(const json_t *fact, const dns_prop_rrset *w,
+		     const watch_want_rr *want, size_t n_w)
+{
+	json_t *now = want_json(w, want, n_w);
+	int same = now != NULL && json_equal(now, json_object_get(fact, "rrsets"));
+
+	json_decref(now);
+	return same;
+}
+
+/* A journaled sighting still stands for this target data and serial. */
+static int sighting_stands(const json_t *fact, const dns_prop_rrset *w,
+			   const watch_want_rr *want, size_t n_w,
+			   int has_serial, uint32_t serial)
+{
+	int h = 0;
+	double fs = num(fact, "serial", &h);
+
+	/* The same serial is the same zone content; any other serial may
+	 * hide a change and its undoing (watch.h). */
+	if (!h || !has_serial || (uint32_t)fs != serial ||
+	    !json_is_number(json_object_get(fact, "time")))
+		return 0;
+	return same_data(fact, w, want, n_w);
+}
+
+int watch_change_sighting(journal *j, watch_target target,
+			  watch_sighting *s_r, cut_status *st)
+{
+	json_t *f = NULL;
+	int ht = 0, hs = 0;
+
+	memset(s_r, 0, sizeof(*s_r));
+	if (watch_change_fact(target) == NULL)
+		return 0;
+	if (fact_get(j, watch_change_fact(target), &f, st) < 0)
+		return -1;
+	s_r->time = num(f, "time", &ht);
+	s_r->serial = (uint32_t)num(f, "serial", &hs);
+	s_r->old_ttl = (uint32_t)num(f, "old_ttl", NULL);
+	s_r->neg_ttl = (uint32_t)num(f, "negative_ttl", NULL);
+	s_r->old_ttl_from = from_static(
+		json_string_value(json_object_get(f, "old_ttl_from")));
+	json_decref(f);
+	return ht && hs;
+}
+
 int watch_check(const plan *p, journal *j, watch_target target, double now,
 		watch_result **res_r, cut_status *st)
 {
@@ -260,7 +368,8 @@ int watch_check(const plan *p, journal *j, watch_target target, double now,
 	json_t *lowered = NULL, *original = NULL, *visible = NULL;
 	json_t *high = NULL;
 	uint32_t orig_ttl = 0, min_serial = 0, max_ttl, serial;
-	int has_orig = 0, has_min_serial = 0, has_serial;
+	uint32_t journaled_ttl = 0;
+	int has_orig = 0, has_min_serial = 0, has_serial, stands = 0;
 	size_t i, k, n_w;
 	int status = -1;
 
@@ -414,16 +523,38 @@ int watch_check(const plan *p, journal *j, watch_target target, double now,
 		 * so an MX changed without lowering first may sit in caches
 		 * for its full original TTL. */
 		rp.old.ttl = p->low_ttl;
-		res->old_ttl_from = "[dns] low_ttl";
+		res->old_ttl_from = FROM_LOW_TTL;
 		for (i = 0; i < res->report->n_auth; i++) {
 			if (ra[i].max_ttl <= rp.old.ttl)
 				continue;
 			rp.old.ttl = ra[i].max_ttl;
-			res->old_ttl_from =
-				ra[i].data_matches
-					? "TTL served with the new data (kept "
-					  "from the old data)"
-					: "served by a lagging server";
+			res->old_ttl_from = ra[i].data_matches ? FROM_NEW_DATA
+							       : FROM_LAGGING;
+		}
+		/* The journaled first sighting of this data, if the zone has
+		 * not changed since (watch.h); its old TTL counts too. */
+		res->has_serial = has_serial;
+		res->serial = serial;
+		if (fact_get(j, watch_change_fact(target), &visible, st) < 0)
+			goto done;
+		stands = visible != NULL && sighting_stands(visible, w, want,
+							    n_w, has_serial,
+							    serial);
+		/* Not seen everywhere yet: the fact without "time" keeps the
+		 * largest TTL lagging servers served the old data with, so
+		 * that the sighting counts it after they caught up. */
+		if (stands || (visible != NULL &&
+			       !json_is_number(json_object_get(visible, "time")) &&
+			       same_data(visible, w, want, n_w)))
+			journaled_ttl = (uint32_t)num(visible, "old_ttl", NULL);
+		if (journaled_ttl > rp.old.ttl) {
+			rp.old.ttl = journaled_ttl;
+			res->old_ttl_from = from_static(json_string_value(
+				json_object_get(visible, "old_ttl_from")));
+		}
+		if (stands) {
+			rp.has_since = 1;
+			rp.since = num(visible, "time", NULL);
 		}
 		/* RFC 2308 5: a name/type that had no data before may sit in
 		 * caches as a negative answer for min(SOA TTL, MINIMUM). */
@@ -495,6 +626,40 @@ int watch_check(const plan *p, journal *j, watch_target target, double now,
 	res->want = rp.want;
 	res->since_from = rp.has_since ? "journal" : "first seen now";
 
+	/* Lagging servers serve the old data with a larger TTL than known:
+	 * remember it for the sighting (a fact without "time"). */
+	if (target != WATCH_LOWERED && !stands && !res->verdict.visible &&
+	    res->old_ttl_from == FROM_LAGGING && res->old_ttl > journaled_ttl &&
+	    fact_set(j, watch_change_fact(target),
+		     json_pack("{s:s, s:o, s:i, s:s}", "target",
+			       watch_target_name(target), "rrsets",
+			       want_json(w, want, n_w), "old_ttl",
+			       (json_int_t)res->old_ttl, "old_ttl_from",
+			       res->old_ttl_from),
+		     st) < 0)
+		goto done;
+	/* A change seen everywhere for the first time: journal it, tied to
+	 * the serial and the data. */
+	if (target != WATCH_LOWERED && has_serial && res->verdict.first_seen) {
+		char when[40];
+
+		cut_time_format_rfc3339(res->verdict.since, when, sizeof(when));
+		if (fact_set(j, watch_change_fact(target),
+			     json_pack("{s:s, s:f, s:s, s:i, s:o, s:i, s:s, "
+				       "s:i}",
+				       "target", watch_target_name(target),
+				       "time", res->verdict.since,
+				       "time_rfc3339", when, "serial",
+				       (json_int_t)serial, "rrsets",
+				       want_json(w, want, n_w), "old_ttl",
+				       (json_int_t)res->old_ttl, "old_ttl_from",
+				       res->old_ttl_from, "negative_ttl",
+				       (json_int_t)(res->was_negative
+							    ? res->neg_ttl
+							    : 0)),
+			     st) < 0)
+			goto done;
+	}
 	if (target == WATCH_LOWERED && res->verdict.first_seen) {
 		if (fact_set(j, WATCH_FACT_LOW_VISIBLE,
 			     json_pack("{s:f, s:i, s:i, s:i, s:s}", "time", now,

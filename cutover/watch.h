@@ -22,6 +22,19 @@
  *    later calls reuse it.  "ttl_high_seen" = {"ttl"}: the largest TTL ever
  *    seen served for the watched RRsets (the original TTL when the TTL was
  *    lowered by hand).
+ *  - written and read for the change targets: "change_visible_mx_new",
+ *    "change_visible_mx_old", "change_visible_imap_new",
+ *    "change_visible_imap_old", "change_visible_imap_parking" = {"target",
+ *    "time", "time_rfc3339", "serial", "rrsets" [{"owner", "type",
+ *    "rdata"}], "old_ttl", "old_ttl_from", "negative_ttl"}: the first time
+ *    that target's
+ *    data was seen on every authoritative address, with the primary's
+ *    serial then.  Later checks report that time as long as the primary
+ *    still serves that serial and the plan still asks for that data: a new
+ *    serial means the records may have changed and changed back, so the
+ *    count starts again (never earlier than the truth).  These are not the
+ *    orchestration's "mx_visible" / "imap_park_visible" (cutover/runplan.c),
+ *    which `cutover run` keeps for its own resume.
  *
  * Ownership: watch_* results are released with watch_result_free().
  */
@@ -60,6 +73,9 @@ typedef struct watch_result {
 	int was_negative;         /* negative caching counted */
 	uint32_t neg_ttl;
 	const char *since_from;   /* "journal", "first seen now" */
+	uint32_t serial;          /* change targets: the primary's serial the
+				   * sighting is tied to (has_serial) */
+	int has_serial;
 	double *hold_until;       /* per server (resolvers; 0 = no hold) */
 } watch_result;
 
@@ -89,6 +105,26 @@ const char *watch_target_name(watch_target t);
 int watch_wait_visible(const plan *p, journal *j, watch_target target,
 		       double timeout, double *visible_at_r, double *old_ttl_r,
 		       cut_status *st);
+
+/** The journal fact of a change target ("change_visible_mx_new"...), or
+ * NULL for WATCH_LOWERED.  Static string. */
+const char *watch_change_fact(watch_target t);
+
+/** A journaled first sighting of a change target (see above). */
+typedef struct watch_sighting {
+	double time;          /* first seen on every authoritative address */
+	uint32_t serial;      /* the primary's serial then */
+	uint32_t old_ttl;     /* the old data's TTL counted then */
+	const char *old_ttl_from; /* where it came from; static string */
+	uint32_t neg_ttl;     /* RFC 2308 5 negative TTL counted, 0 if none */
+} watch_sighting;
+
+/**
+ * Reads the journaled first sighting of target.  @return 1 and *s_r, 0
+ * when there is none (or target is WATCH_LOWERED), -1 with *st.
+ */
+int watch_change_sighting(journal *j, watch_target target,
+			  watch_sighting *s_r, cut_status *st);
 
 /** One line per lagging authoritative address into buf ("; "-separated). */
 void watch_lagging_text(const watch_result *r, char *buf, size_t n);

@@ -8,7 +8,12 @@
 #
 #  - new MX visible everywhere: exit 0, the time it became visible and
 #    until when caches may hold the old MX (visible + old TTL + margin),
-#    in text and --json;
+#    in text and --json, with where the old TTL comes from; later calls
+#    report the journaled first sighting, not their own time; a new serial
+#    (the zone edited, even elsewhere) starts the count again, and so does
+#    a change undone and redone without a check in between;
+#  - the TTL a lagging server served the old data with is journaled and
+#    still counted after it caught up;
 #  - secondary held at the old serial: exit 3 after --timeout, the
 #    secondary named with "old data", in text and --json; released:
 #    visible;
@@ -122,8 +127,11 @@ t_change=$(now)
 set_mx "$P4" "$LAB_TSIG_KEY" lab.test. 3 new
 wait_for 10 synced || fail "the secondary did not catch up"
 out=$(cw dns wait "$plan" mx new --timeout 20 2>&1) || fail "dns wait mx new: $out"
+t_first=$(now)
 assert_contains "$out" "new MX: visible on every authoritative address since "
+assert_contains "$out" "(first seen by this check, journaled)"
 assert_contains "$out" "(old TTL 3 s + margin 2 s;"
+assert_contains "$out" "old TTL from: [dns] low_ttl"
 j=$(cw --json dns wait "$plan" mx new --timeout 20 2>/dev/null) ||
 	fail "dns wait --json mx new: $j"
 t_after=$(now)
@@ -131,8 +139,28 @@ assert_eq '"new MX" true 3 2' "$(jq -r '[(.target|tojson), .visible, .old_ttl, .
 vis=$(jq '.visible_since' <<<"$j")
 le "$t_change" "$vis" || fail "visible since $vis, before the change at $t_change"
 le "$vis" "$t_after" || fail "visible since $vis, after the check ended at $t_after"
+# the second call reports the first call's sighting, journaled
+le "$vis" "$t_first" || fail "second dns wait: visible since $vis, after the first call ended at $t_first"
+assert_eq '"first seen by an earlier check, journaled" true "[dns] low_ttl"' \
+	"$(jq -r '[(.visible_since_from|tojson), .journaled, (.old_ttl_from|tojson)] | join(" ")' <<<"$j")" "JSON sources"
 assert_eq 5 "$(jq '.caches_drained_at - .visible_since | round' <<<"$j")" "caches drained = visible + old TTL 3 + margin 2"
 assert_contains "$(jq -r .caches_drained_at_text <<<"$j")" "Z"
+fact_mx_new() {
+	sqlite3 "$plan.state/cutover.db" "select value from facts where key = 'change_visible_mx_new'"
+}
+assert_eq "$(dns_serial "$P4") 10 mx1.new.lab.test.,20 mx2.new.lab.test." \
+	"$(fact_mx_new | jq -r '"\(.serial) \(.rrsets[0].rdata | join(","))"')" "journaled sighting"
+assert_eq true "$(fact_mx_new | jq --argjson v "$vis" '.time == $v')" "journaled time"
+# The zone edited elsewhere (a new serial): the MX may have changed and
+# changed back meanwhile, so the count starts again, never earlier.
+t_edit=$(now)
+dns_update "$P4" "$LAB_TSIG_KEY" lab.test. <<<'update add unrelated.lab.test. 60 TXT "serial bump"' ||
+	fail "nsupdate TXT failed"
+wait_for 10 synced || fail "the secondary did not catch up"
+j=$(cw --json dns wait "$plan" mx new --timeout 20 2>/dev/null) || fail "dns wait after the edit: $j"
+vis2=$(jq '.visible_since' <<<"$j")
+le "$t_edit" "$vis2" || fail "after a new serial: visible since $vis2, before the edit at $t_edit"
+assert_eq '"first seen by this check, journaled"' "$(jq '.visible_since_from' <<<"$j")" "source after a new serial"
 # what the servers serve, independently
 assert_eq "10 mx1.new.lab.test.
 20 mx2.new.lab.test." "$(dns_get "$LAB_SECONDARY" lab.test MX)" "MX on the secondary"
@@ -161,12 +189,36 @@ assert_eq "10 mx1.old.lab.test.
 20 mx2.old.lab.test." "$(dns_get "$LAB_SECONDARY" lab.test MX)" "MX on the secondary after the release"
 
 # --- an MX changed without lowering: its TTL counts -------------------------
+# (The new MX was journaled as visible above; it went away and comes back
+# here with no check in between: the new serial starts the count again.)
 note "MX changed without lowering the TTL first"
 set_mx "$P4" "$LAB_TSIG_KEY" lab.test. 40 old
+t_flip=$(now)
 set_mx "$P4" "$LAB_TSIG_KEY" lab.test. 40 new
 wait_for 10 synced || fail "the secondary did not catch up"
 j=$(cw --json dns wait "$plan" mx new --timeout 20 2>/dev/null) || fail "dns wait: $j"
 assert_eq 40 "$(jq .old_ttl <<<"$j")" "old TTL of an MX that was never lowered"
+assert_eq '"TTL served with the new data (kept from the old data)"' "$(jq .old_ttl_from <<<"$j")" "old TTL source"
+le "$t_flip" "$(jq .visible_since <<<"$j")" || fail "MX new again: visible since before it came back at $t_flip"
+
+# A lagging server's TTL for the old data is kept after it catches up:
+# the secondary held while the MX goes from old (TTL 40) to new (TTL 3).
+note "old data's TTL on a lagging secondary, journaled"
+set_mx "$P4" "$LAB_TSIG_KEY" lab.test. 40 old
+wait_for 10 synced || fail "the secondary did not catch up"
+bash "$LAB_SH" secondary-hold "$LAB_DIR" >/dev/null
+set_mx "$P4" "$LAB_TSIG_KEY" lab.test. 3 new
+rc=0
+out=$(cw dns wait "$plan" mx new --timeout 2 2>&1) || rc=$?
+assert_eq 3 "$rc" "dns wait with the secondary held ($out)"
+assert_contains "$out" "ns2.lab.test. $LAB_NET.2:$LAB_DNS_PORT: old data"
+bash "$LAB_SH" secondary-release "$LAB_DIR" >/dev/null
+wait_for 10 synced || fail "the secondary did not catch up"
+out=$(cw dns wait "$plan" mx new --timeout 20 2>&1) || fail "dns wait after the release: $out"
+assert_contains "$out" "(old TTL 40 s + margin 2 s;"
+assert_contains "$out" "old TTL from: served by a lagging server"
+j=$(cw --json dns wait "$plan" mx new --timeout 20 2>/dev/null) || fail "dns wait after the release: $j"
+assert_eq '40 "served by a lagging server" true' "$(jq -r '[.old_ttl, (.old_ttl_from|tojson), .journaled] | join(" ")' <<<"$j")" "lagging TTL on a later call"
 set_mx "$P4" "$LAB_TSIG_KEY" lab.test. 3 old
 
 # --- the IMAP name: parking, then new -------------------------------------
@@ -198,6 +250,7 @@ set_imap 3 "$LAB_HOST2" 2001:db8::12
 wait_for 10 synced || fail "the secondary did not catch up"
 j=$(cw --json dns wait "$nplan" imap new --timeout 20 2>/dev/null) || fail "dns wait imap new (negative): $j"
 assert_eq 60 "$(jq .old_ttl <<<"$j")" "old TTL counts the negative TTL"
+assert_contains "$(jq -r .old_ttl_from <<<"$j")" "negative TTL" "source of the negative TTL"
 assert_eq 62 "$(jq '.caches_drained_at - .visible_since | round' <<<"$j")" "negative TTL + margin"
 
 # --- Knot --------------------------------------------------------------------
