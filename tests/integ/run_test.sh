@@ -151,6 +151,11 @@ mxc=$(run_step_time "$state" mx_change intent)
 lock=$(run_db "$state" "SELECT time FROM facts WHERE key='users_on_host2'")
 run_ge "$lock" "$mxc" "delete2 lockout before the MX change intent"
 run_ge "$(run_step_time "$state" dns_mx done)" "$lock" "delete2 lockout after the MX change was sent"
+# Users may now work on host2: an exact presync would delete their mail.
+rc=0
+cut presync "$plan" >"$tmp/locked.out" 2>&1 || rc=$?
+assert_eq 4 "$rc" "presync after the run's MX change ($(tail -2 "$tmp/locked.out"))"
+assert_contains "$(cat "$tmp/locked.out")" "--no-delete2" "the refusal"
 
 note "every message on host2 exactly once, gone from host1's INBOX"
 ndeliv=$(wc -l <"$tmp/delivered.log")
