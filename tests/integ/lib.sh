@@ -290,7 +290,8 @@ if [ "${CUTOVER_VALGRIND:-0}" = 1 ] && [ -n "$CUTOVER_BIN" ]; then
 	chmod 755 "$_vg_wrap"
 	cat >"$_vg_wrap/cutover" <<VGEOF
 #!/bin/sh
-exec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+exec valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
+	--errors-for-leak-kinds=definite \
 	--track-fds=no --log-file='$_vg_log/vg.%p.log' '$CUTOVER_BIN' "\$@"
 VGEOF
 	chmod 755 "$_vg_wrap/cutover"
