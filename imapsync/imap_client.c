@@ -588,6 +588,24 @@ static int client_flush_some(imap_client *c, cut_status *st)
 	return 0;
 }
 
+/*
+ * Puts queued commands on the wire now, as far as the window and the
+ * socket take them without waiting, so that a FETCH queued on one client
+ * is being answered while the caller runs another client (the sync
+ * engine lists host1 and host2 at once).  An error is left for the next
+ * run to find (a failed write fails again there), so no callback is
+ * called from inside the queueing function.
+ */
+static void client_kick(imap_client *c)
+{
+	cut_status ignored;
+
+	if (c->broken || !c->greeted || c->wait_cont || c->push != NULL)
+		return;
+	if (client_fill(c, &ignored) == 0)
+		(void)client_flush_some(c, &ignored);
+}
+
 /* ---- reader / dispatch ---- */
 
 static client_cmd *client_find_kind(imap_client *c, cmd_kind kind)
@@ -689,6 +707,11 @@ static void fetch_set_parse(client_cmd *cmd, const char *set)
 	int r;
 
 	while ((r = imap_seqset_next(&p, &lo, &hi)) == 1) {
+		/* "*" is the highest UID in the mailbox, which may be lower
+		 * than the other end ("100:*" with UIDs up to 90 is 90):
+		 * a range with "*" may hold any UID */
+		if (hi == UINT32_MAX)
+			lo = 1;
 		if (n == cap) {
 			uint32_t *nv;
 
@@ -2068,6 +2091,7 @@ int imap_uid_fetch_async(imap_client *c, const imap_fetch_req *req, imap_done_fn
 	cmd->ctx = done_ctx;
 	cmd_finish(cmd);
 	cmd_enqueue(c, cmd);
+	client_kick(c);
 	return 0;
 }
 
