@@ -61,8 +61,8 @@ sync_killed_during() {
 	sync "$@" >"$T/killed.out" 2>&1 &
 	local pid=$!
 	wait_for 60 bash -c "$probe" || true
-	if pid_alive "$pid"; then
-		kill -9 "$pid"
+	# it may end between the check and the kill
+	if pid_alive "$pid" && kill -9 "$pid" 2>/dev/null; then
 		note "killed the sync (pid $pid) mid-run"
 	else
 		note "warning: the sync finished before it could be killed"
