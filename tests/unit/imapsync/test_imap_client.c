@@ -949,6 +949,54 @@ static void test_multiappend_sync_literals(void **state)
 	fake_finish(&f);
 }
 
+/* ---- "n:*" holds the highest UID even when it is below n ---- */
+
+static void script_star(fake *f)
+{
+	fake_send(f, "* OK [CAPABILITY IMAP4rev1 LITERAL+] ready\r\n");
+	if (fake_expect(f, "LOGIN") < 0)
+		return;
+	fake_send(f, "%T OK Logged in\r\n");
+	/* RFC 3501 9: "*" is the largest UID in use (90 here) */
+	if (fake_expect(f, "UID FETCH 100:* (UID FLAGS)") < 0)
+		return;
+	fake_send(f, "* 5 FETCH (UID 90 FLAGS (\\Seen))\r\n%T OK Fetch completed\r\n");
+	if (fake_expect(f, "UID FETCH 3,7 (UID FLAGS)") < 0)
+		return;
+	/* 5 was not asked for: a flag change, not an answer */
+	fake_send(f, "* 2 FETCH (UID 5 FLAGS ())\r\n* 1 FETCH (UID 3 FLAGS ())\r\n"
+		     "%T OK Fetch completed\r\n");
+}
+
+static void test_fetch_star(void **state)
+{
+	fake f;
+	imap_client_opts o;
+	imap_client *c = NULL;
+	cut_status st;
+	imap_fetch_req fr;
+	route_ctx a;
+
+	fake_start(&f, script_star);
+	o = fake_opts(&f, IMAP_TLS_NONE);
+	assert_int_equal(imap_client_connect_login(&o, "jan", "pw", &c, &st), 0);
+	memset(&a, 0, sizeof(a));
+	memset(&fr, 0, sizeof(fr));
+	fr.items = IMAP_FETCH_FLAGS;
+	fr.on_msg = route_msg;
+	fr.ctx = &a;
+	fr.uid_set = "100:*";
+	assert_int_equal(imap_uid_fetch(c, &fr, &st), 0);
+	assert_string_equal(a.seen, "90:\\Seen;");
+	memset(&a, 0, sizeof(a));
+	fr.uid_set = "3,7";
+	assert_int_equal(imap_uid_fetch(c, &fr, &st), 0);
+	assert_string_equal(a.seen, "3:;");
+	assert_int_equal(imap_client_get_stats(c)->flag_updates, 1);
+	imap_client_free(&c);
+	fake_finish(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -960,6 +1008,7 @@ int main(void)
 		cmocka_unit_test(test_multiappend_stream),
 		cmocka_unit_test(test_multiappend_sync_literals),
 		cmocka_unit_test(test_fetch_routing),
+		cmocka_unit_test(test_fetch_star),
 		cmocka_unit_test(test_utf8_accept),
 	};
 
