@@ -52,16 +52,17 @@ trap _run_on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# A scratch directory removed on exit (kept when KEEP_TMP=1).
+# A scratch directory removed on exit (kept when KEEP_TMP=1). Created when
+# lib.sh is sourced, in the test's own shell: tests call it as
+# "tmp=$(test_tmpdir)", a subshell whose on_exit registration would be lost.
+TEST_TMP=$(mktemp -d "/tmp/cutover-$TEST_NAME.XXXXXX")
+# Lab daemons run as other users and must reach files below it.
+chmod 755 "$TEST_TMP"
+if [ "${KEEP_TMP:-0}" != 1 ]; then
+	on_exit "rm -rf '$TEST_TMP'"
+fi
+
 test_tmpdir() {
-	if [ -z "${TEST_TMP:-}" ]; then
-		TEST_TMP=$(mktemp -d "/tmp/cutover-$TEST_NAME.XXXXXX")
-		# Lab daemons run as other users and must reach files below it.
-		chmod 755 "$TEST_TMP"
-		if [ "${KEEP_TMP:-0}" != 1 ]; then
-			on_exit "rm -rf '$TEST_TMP'"
-		fi
-	fi
 	echo "$TEST_TMP"
 }
 
