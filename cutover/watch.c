@@ -723,13 +723,49 @@ void watch_lagging_text(const watch_result *r, char *buf, size_t n)
 	cut_buf_free(&b);
 }
 
+/* Watched resolvers that serve the previous data past the time any copy
+ * the authoritative servers handed out can live (ends): they serve it
+ * stale (RFC 8767 serve-stale, unbound serve-expired) or stretch TTLs
+ * (a minimum cache TTL).  Appends "LABEL serves it with TTL N s" per such
+ * resolver to buf; *hold_end_r grows to the latest time a copy a watched
+ * resolver handed out may live.  Returns how many there are. */
+static size_t watch_stale_resolvers(const watch_result *r, double ends,
+				    double *hold_end_r, char *buf, size_t n)
+{
+	cut_buf b = CUT_BUF_INIT;
+	size_t i, n_stale = 0;
+
+	b.limit = n > 0 ? n - 1 : 0;
+	buf[0] = '\0';
+	for (i = r->report->n_auth; i < r->report->n_servers; i++) {
+		double h = r->hold_until[i];
+
+		if (h <= 0)
+			continue;
+		if (h > *hold_end_r)
+			*hold_end_r = h;
+		if (h <= ends)
+			continue;
+		n_stale++;
+		cut_buf_printf(&b, "%sresolver %s serves it with TTL %.0f s",
+			       b.len ? "; " : "", r->report->servers[i].label,
+			       h - r->now);
+	}
+	if (b.data != NULL)
+		cut_strlcpy(buf, b.data, n);
+	cut_buf_free(&b);
+	return n_stale;
+}
+
 int watch_wait_visible(const plan *p, journal *j, watch_target target,
 		       double timeout, double *visible_at_r, double *old_ttl_r,
 		       cut_status *st)
 {
 	double start = cut_monotonic(), delay = 1;
+	double first_visible = 0, hold_end = 0;
 	uint32_t old_seen = 0;
 	char lag[1024];
+	int stale = 0;
 
 	lag[0] = '\0';
 	for (;;) {
@@ -744,26 +780,61 @@ int watch_wait_visible(const plan *p, journal *j, watch_target target,
 			if (r->old_ttl > old_seen)
 				old_seen = r->old_ttl;
 			if (r->verdict.visible) {
-				*visible_at_r = r->verdict.since;
-				*old_ttl_r = old_seen;
-				if (r->was_negative && r->neg_ttl > *old_ttl_r)
-					*old_ttl_r = r->neg_ttl;
-				watch_result_free(&r);
-				return 0;
+				double life = old_seen, ends;
+
+				if (r->was_negative && r->neg_ttl > life)
+					life = r->neg_ttl;
+				if (first_visible == 0)
+					first_visible = r->verdict.since;
+				/* A copy fetched before the change lives until
+				 * first_visible + life at most (1 s for the
+				 * rounding of TTLs to seconds). */
+				ends = first_visible + life + p->margin + 1;
+				stale = watch_stale_resolvers(r, ends, &hold_end,
+							      lag, sizeof(lag)) > 0;
+				if (!stale) {
+					*visible_at_r = first_visible;
+					/* Copies the watched resolvers handed
+					 * out, stale ones included, live until
+					 * hold_end. */
+					if (hold_end - first_visible > life)
+						life = hold_end - first_visible;
+					*old_ttl_r = life;
+					watch_result_free(&r);
+					return 0;
+				}
+				cut_warn("%s: every authoritative address serves "
+					 "it, but a watched resolver still serves "
+					 "the previous data past its TTL (stale "
+					 "answers, RFC 8767?): %s; waiting until "
+					 "it serves the new data",
+					 watch_target_name(target), lag);
+			} else {
+				stale = 0;
+				watch_lagging_text(r, lag, sizeof(lag));
+				cut_info("%s not visible everywhere yet: %s",
+					 watch_target_name(target), lag);
 			}
-			watch_lagging_text(r, lag, sizeof(lag));
-			cut_info("%s not visible everywhere yet: %s",
-				 watch_target_name(target), lag);
 			watch_result_free(&r);
 		}
 		left = timeout > 0 ? timeout - (cut_monotonic() - start) : delay;
-		if (left <= 0)
+		if (left <= 0) {
+			if (stale)
+				return cut_status_set(
+					st, CUT_TEMP, CUT_SCOPE_SERVER,
+					"%s served by every authoritative "
+					"address, but after %.0fs a watched "
+					"resolver still serves the previous data "
+					"past its TTL: %s; check that resolver "
+					"(serve-stale, cache-min-ttl) or flush it",
+					watch_target_name(target), timeout, lag);
 			return cut_status_set(st, CUT_TEMP, CUT_SCOPE_SERVER,
 					      "%s not visible on every "
 					      "authoritative address after "
 					      "%.0fs%s%s",
 					      watch_target_name(target), timeout,
 					      lag[0] != '\0' ? ": " : "", lag);
+		}
 		if (countdown_sleep_until(cut_now() + (delay < left ? delay : left),
 					  "the next propagation check", st) < 0)
 			return -1;

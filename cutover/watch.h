@@ -99,8 +99,15 @@ const char *watch_target_name(watch_target t);
  * visible on every authoritative address or timeout seconds passed (0 =
  * no limit), with backoff 1 s .. 30 s.  Returns when it became visible and
  * the lifetime of the old data in caches (old TTL or negative TTL).
+ * Watched resolvers ([dns] resolvers) count too: one that still serves the
+ * previous data with a TTL ending later than visible + lifetime + margin
+ * serves it past any TTL the authoritative servers gave (stale answers,
+ * RFC 8767, or a minimum cache TTL); the wait goes on, warning and naming
+ * it, until it serves the new data.  The returned lifetime also covers the
+ * copies the watched resolvers handed out during the wait.
  * @return 0, or -1 with *st (CUT_TEMP "not visible after ..." on timeout,
- * naming the lagging servers; CUT_CANCELLED when interrupted).
+ * naming the lagging servers or the stale resolvers; CUT_CANCELLED when
+ * interrupted).
  */
 int watch_wait_visible(const plan *p, journal *j, watch_target target,
 		       double timeout, double *visible_at_r, double *old_ttl_r,

@@ -18,7 +18,13 @@
 #     `ttl wait --timeout 3`: exit 3 naming it.
 #     (propagation_test.sh covers paused secondaries and unbound's
 #     remaining TTL counting down.)
-#  5. a read-only state directory (bind mount, ro) and a full one (tmpfs
+#  5. unbound serving stale data: the watched resolver ([dns] resolvers)
+#     cut off from the authoritative servers with serve-expired on keeps
+#     answering the old MX past its TTL after the MX change: `dns wait`
+#     (the wait `cutover run` does after the change) says so, naming the
+#     resolver, and times out with exit 3 instead of declaring the caches
+#     drained; resolver reconnected, the rerun completes.
+#  6. a read-only state directory (bind mount, ro) and a full one (tmpfs
 #     filled up): a clear error, the DNS untouched, and after the space is
 #     back the rerun completes.  Needs root (mount); skipped otherwise.
 # ctest: timeout=900
@@ -163,6 +169,8 @@ assert_eq 3 "$subjects" "late arrivals on host2, each once"
 # ---------------------------------------------------------------------------
 note "3. the DNS primary down when the MX change is due"
 mx_primary() { dns_get "$LAB_PRIMARY4" lab.test MX | tr '\n' ' '; }
+# (a function: wait_for must run the query each time, not test its result once)
+primary_up() { test -n "$(dns_serial "$LAB_PRIMARY4")"; }
 mx_old="10 mx1.old.lab.test. 20 mx2.old.lab.test. "
 mx_new="10 mx1.new.lab.test. 20 mx2.new.lab.test. "
 assert_eq "$mx_old" "$(mx_primary)" "MX before"
@@ -178,7 +186,7 @@ done_rows=$(sqlite3 "$DB" "SELECT count(*) FROM entries WHERE step='dns_mx' AND 
 assert_eq 0 "$done_rows" "dns_mx journaled as done with the primary down"
 bash "$LAB_SH" primary-start "$LAB_DIR" >/dev/null
 lab_source "$LAB_DIR"
-wait_for 10 test -n "$(dns_serial "$LAB_PRIMARY4")" || fail "primary did not come back"
+wait_for 10 primary_up || fail "primary did not come back"
 rc=0
 "$BIN" dns mx "$T/plan" new >"$T/mx2.out" 2>"$T/mx2.err" || rc=$?
 assert_eq 0 "$rc" "dns mx new after primary-start ($(cat "$T/mx2.err"))"
@@ -199,7 +207,7 @@ if wait_for 10 paused; then
 	assert_eq $((intents_before + 1)) "$intents" "intent journaled before the UPDATE"
 	bash "$LAB_SH" primary-start "$LAB_DIR" >/dev/null
 	lab_source "$LAB_DIR"
-	wait_for 10 test -n "$(dns_serial "$LAB_PRIMARY4")" || fail "primary did not come back"
+	wait_for 10 primary_up || fail "primary did not come back"
 	assert_eq "$mx_new" "$(mx_primary)" "MX unchanged by the interrupted update"
 else
 	wait "$mpid" || true
@@ -228,7 +236,76 @@ bash "$LAB_SH" secondary-release "$LAB_DIR" >/dev/null
 assert_eq 86400 "$(dig +norec +noall +answer -p "$LAB_DNS_PORT" "@$LAB_PRIMARY4" lab.test MX | awk '{print $2}' | sort -u)" "MX TTL restored"
 
 # ---------------------------------------------------------------------------
-note "5. read-only and full state directories"
+note "5. unbound serving stale data after the MX change"
+# A plan that watches unbound, with a 2 s lowered TTL so its copy expires.
+write_plan "$T/plan-res" "$T/state-res"
+sed -i -e 's/^low_ttl = 60$/low_ttl = 2/' -e "/^\[dns\]$/a resolvers = $LAB_RESOLVER" "$T/plan-res"
+UC=$LAB_UNBOUND_CONTROL
+# unbound_reconnect: the lab's stub zone again, and what the message tells
+# the admin to do: flush it (its pending queries to the dead address, which
+# its infrastructure cache also remembers as lame, and the stale MX).
+unbound_reconnect() {
+	# shellcheck disable=SC2086 # command prefix
+	$UC stub_remove lab.test. >/dev/null
+	# shellcheck disable=SC2086
+	$UC stub_add lab.test. "$LAB_PRIMARY4@$LAB_DNS_PORT" "$LAB_SECONDARY@$LAB_DNS_PORT" >/dev/null
+	# shellcheck disable=SC2086
+	$UC flush_requestlist >/dev/null
+	# shellcheck disable=SC2086
+	$UC flush_infra all >/dev/null
+	# shellcheck disable=SC2086
+	$UC flush_zone lab.test >/dev/null
+}
+on_exit "$UC set_option serve-expired: no >/dev/null 2>&1; $UC flush_zone lab.test >/dev/null 2>&1"
+on_exit "'$BIN' ttl restore '$T/plan-res' >/dev/null 2>&1; '$BIN' dns mx '$T/plan-res' old >/dev/null 2>&1"
+"$BIN" ttl lower "$T/plan-res" >"$T/st0.out" 2>"$T/st0.err" || fail "ttl lower (2 s): $(cat "$T/st0.err")"
+mx_ttls() { dig +norec +noall +answer -p "$LAB_DNS_PORT" "@$1" lab.test MX | awk '{print $2}' | sort -u | paste -sd, -; }
+secondary_low() { test "$(mx_ttls "$LAB_SECONDARY")" = 2; }
+wait_for 30 secondary_low ||
+	fail "secondary did not get the 2 s TTL: primary serial $(dns_serial "$LAB_PRIMARY4") TTL $(mx_ttls "$LAB_PRIMARY4"), secondary serial $(dns_serial "$LAB_SECONDARY") TTL $(mx_ttls "$LAB_SECONDARY") ($(cat "$T/st0.out"))"
+# shellcheck disable=SC2086
+$UC set_option serve-expired: yes >/dev/null
+# shellcheck disable=SC2086
+$UC flush_zone lab.test >/dev/null
+via_unbound() { dig +noall +answer -p "$LAB_DNS_PORT" "@$LAB_RESOLVER" lab.test MX; }
+assert_contains "$(via_unbound)" "mx1.old.lab.test." "unbound caches the old MX"
+# Cut off: the stub zone points at a port nothing listens on.
+on_exit "unbound_reconnect"
+# shellcheck disable=SC2086
+$UC stub_remove lab.test. >/dev/null
+# shellcheck disable=SC2086
+$UC stub_add lab.test. "$LAB_PRIMARY4@$LAB_DEAD_PORT" >/dev/null
+# Expired: unbound now answers from its stale copy with its reply TTL (30 s).
+unbound_stale() { via_unbound | awk '$2 > 2 && /mx1.old/ {f = 1} END {exit !f}'; }
+wait_for 15 unbound_stale || fail "unbound does not serve the expired MX: $(via_unbound)"
+rc=0
+"$BIN" dns mx "$T/plan-res" new >"$T/st1.out" 2>"$T/st1.err" || rc=$?
+assert_eq 0 "$rc" "dns mx new ($(cat "$T/st1.err"))"
+assert_eq "$mx_new" "$(mx_primary)" "MX on the primary after the change"
+rc=0
+"$BIN" dns wait "$T/plan-res" mx new --timeout 4 >"$T/st2.out" 2>"$T/st2.err" || rc=$?
+assert_eq 3 "$rc" "dns wait with unbound serving the old MX stale ($(cat "$T/st2.out" "$T/st2.err"))"
+assert_contains "$(cat "$T/st2.err")" "resolver $LAB_RESOLVER:$LAB_DNS_PORT"
+assert_contains "$(cat "$T/st2.err")" "past its TTL"
+assert_contains "$(cat "$T/st2.err")" "flush it"
+assert_not_contains "$(cat "$T/st2.out")" "caches may hold the previous data until"
+unbound_stale || fail "unbound stopped serving stale data during the wait: $(via_unbound)"
+# Reconnected and flushed; the rerun completes.
+unbound_reconnect
+rc=0
+"$BIN" --json dns wait "$T/plan-res" mx new --timeout 60 >"$T/st3.out" 2>"$T/st3.err" || rc=$?
+assert_eq 0 "$rc" "dns wait after unbound is reconnected ($(cat "$T/st3.err"))"
+jq -e '.visible == true and .old_ttl >= 2' "$T/st3.out" >/dev/null ||
+	fail "dns wait JSON after the rerun: $(cat "$T/st3.out")"
+assert_contains "$(via_unbound)" "mx1.new.lab.test." "unbound after the rerun"
+"$BIN" dns mx "$T/plan-res" old >/dev/null 2>&1 || fail "dns mx old after the stale-resolver case"
+"$BIN" ttl restore "$T/plan-res" >/dev/null 2>&1 || fail "ttl restore after the stale-resolver case"
+# shellcheck disable=SC2086
+$UC set_option serve-expired: no >/dev/null
+assert_eq "$mx_old" "$(mx_primary)" "MX old again"
+
+# ---------------------------------------------------------------------------
+note "6. read-only and full state directories"
 if [ "$(id -u)" -ne 0 ] || ! command -v mount >/dev/null; then
 	note "not root: read-only / disk-full cases skipped"
 	exit 0
