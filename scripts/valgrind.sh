@@ -14,7 +14,7 @@
 #                        machine, c-ares propagation checks, postsync
 #     faults_test        the error paths: host2 killed mid-presync, postsync
 #                        dying before its deletes, primary down, lagging
-#                        secondary, read-only
+#                        secondary, unbound serving stale data, read-only
 #                        and full state directory (where leaks hide)
 #     hostile_files_test damaged plan, CSV and key files (parser errors)
 #     secrets_test       passwords and TSIG secrets kept out of sight
