@@ -733,7 +733,7 @@ static int campaign_engine_call(const campaign_job *job, int justlogin,
 	sync_opts so;
 	sync_result *res = NULL;
 	const char *inbox[] = {"INBOX"};
-	char *state_dir = NULL;
+	char *state_dir = NULL, *inflight_dir = NULL;
 	int ret;
 
 	memset(&h1, 0, sizeof(h1));
@@ -783,8 +783,23 @@ static int campaign_engine_call(const campaign_job *job, int justlogin,
 	if (!justlogin)
 		state_dir = campaign_sync_state_dir(job);
 	so.state_dir = state_dir;
+	/* The APPENDs in flight are recorded in every mode (the postsync too):
+	 * a rerun after a crash must not copy twice what host2 committed
+	 * after the process died. */
+	if (!justlogin && !job->dry_run && p != NULL && p->state_dir != NULL) {
+		inflight_dir = cut_strdup_printf("%s/sync", p->state_dir);
+		if (inflight_dir != NULL && mkdir(inflight_dir, 0700) < 0 &&
+		    errno != EEXIST) {
+			cut_warn("%s: %s: APPENDs in flight are not recorded",
+				 inflight_dir, strerror(errno));
+			free(inflight_dir);
+			inflight_dir = NULL;
+		}
+	}
+	so.inflight_dir = inflight_dir;
 	ret = sync_account(&h1, &h2, &so, &res, st);
 	free(state_dir);
+	free(inflight_dir);
 	if (res != NULL) {
 		counts_r->copied = res->total.copied;
 		counts_r->copied_bytes = res->total.copied_bytes;

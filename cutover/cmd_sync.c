@@ -325,7 +325,10 @@ int cmd_sync(const cli_globals *g, int argc, char **argv)
 			break;
 		case O_FOLDER: folders[o.n_folders++] = optarg; break;
 		case O_JUSTLOGIN: o.justlogin = 1; break;
-		case O_STATEDIR: o.state_dir = optarg; break;
+		case O_STATEDIR:
+			o.state_dir = optarg;
+			o.inflight_dir = optarg;
+			break;
 		case O_TIMEOUT:
 			/* A server silent this long is given up on (default 120 s). */
 			if (cut_duration_parse(optarg, &o.io_timeout) < 0 ||

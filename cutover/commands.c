@@ -80,7 +80,9 @@ const cli_command cli_commands[] = {
 	 "  --timeout DURATION  give up on a server silent this long (default 2m)\n"
 	 "  --state-dir DIR  remember per-folder CONDSTORE state there and skip\n"
 	 "                   folders unchanged on both servers (default: none,\n"
-	 "                   every folder compared in full)\n"
+	 "                   every folder compared in full); also where the\n"
+	 "                   APPENDs in flight are recorded, so that a rerun\n"
+	 "                   after a crash does not copy a message twice\n"
 	 "Passwords come from the pass files (first line) or from the environment\n"
 	 "(CUTOVER_PASSWORD1, CUTOVER_PASSWORD2), never from the command line.\n",
 	 cmd_sync},

@@ -402,6 +402,8 @@ static void cmd_complete(imap_client *c, client_cmd *cmd, const imap_resp *tagge
 	if (tagged != NULL && tagged->code.kind == IMAP_CODE_APPENDUID) {
 		ar.uidvalidity = (uint32_t)tagged->code.num1;
 		ar.uid = (uint32_t)tagged->code.num2;
+		if (tagged->code.args != NULL && tagged->code.args->next != NULL)
+			ar.uid_set = tagged->code.args->next->str;
 	}
 	if (tagged != NULL && tagged->code.kind == IMAP_CODE_CAPABILITY)
 		caps_set(&c->caps, tagged->code.args, 0);
@@ -2409,6 +2411,23 @@ int imap_append_stream_end(imap_client *c, cut_status *st)
 	if (client_fill(c, st) < 0 || client_flush_some(c, st) < 0)
 		return -1;
 	return 0;
+}
+
+int imap_client_flush(imap_client *c, cut_status *st)
+{
+	for (;;) {
+		unsigned ready = 0;
+
+		if (client_check_broken(c, st) < 0 || client_fill(c, st) < 0 ||
+		    client_flush_some(c, st) < 0)
+			return -1;
+		if (c->out.len == c->out_off)
+			return 0;
+		if (net_wait(c->net, NET_WRITABLE, -1, &ready, st) < 0) {
+			cut_status_prefix(st, "%s ", c->label);
+			return -1;
+		}
+	}
 }
 
 int imap_append_stream_abort(imap_client *c, cut_status *st)

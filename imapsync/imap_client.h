@@ -350,6 +350,10 @@ typedef int (*imap_read_fn)(void *ctx, void *buf, size_t n, size_t *got_r,
 typedef struct imap_append_result {
 	uint32_t uidvalidity; /* from [APPENDUID], 0 when not sent */
 	uint32_t uid;
+	/* the uid-set of [APPENDUID] as sent (RFC 4315 3; with MULTIAPPEND
+	 * one UID per message, ascending in the order of the messages), NULL
+	 * when not sent; valid only during the done callback */
+	const char *uid_set;
 } imap_append_result;
 
 typedef void (*imap_append_done_fn)(void *ctx, const imap_append_result *r,
@@ -395,6 +399,15 @@ int imap_append_stream_begin(imap_client *c, const imap_append_req *req,
 int imap_append_stream_write(imap_client *c, const void *p, size_t n,
 			     cut_status *st);
 int imap_append_stream_end(imap_client *c, cut_status *st);
+
+/**
+ * Blocks until every byte queued for the server that needs no answer
+ * first has been written to the socket (a command waiting for a "+"
+ * continuation stops there): after imap_append_stream_end(), the
+ * command's last byte has left this process.
+ * @return 0, or -1 with *st (connection failed or timed out).
+ */
+int imap_client_flush(imap_client *c, cut_status *st);
 
 /** True when imap_append_stream_add() may be used (RFC 3502 MULTIAPPEND). */
 int imap_append_stream_can_add(const imap_client *c);

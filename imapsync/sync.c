@@ -17,12 +17,17 @@
 #include "common/timeutil.h"
 #include "imapsync/folder_map.h"
 #include "imapsync/identity.h"
+#include "imapsync/sync_inflight.h"
 #include "imapsync/sync_state.h"
 #include "imapsync/utf7.h"
 
 /* A UID set longer than this is split over several commands (Dovecot's
  * default imap_max_line_length is 64 KiB; stay well below). */
 #define SYNC_UIDSET_MAX 8000
+
+/* Seconds a rerun gives host2 to commit the APPENDs an interrupted run
+ * had sent (sync_inflight.h), counted from that run's last one. */
+#define SYNC_INFLIGHT_SETTLE 5.0
 
 /* One side's message list of a folder. */
 typedef struct sync_list {
@@ -43,6 +48,7 @@ typedef struct sync_run {
 	sync_state *state; /* NULL: no state, full comparisons */
 	int condstore;     /* both servers offer CONDSTORE */
 	char mode[16];     /* sync mode, part of each state entry */
+	sync_inflight *inflight; /* NULL: no record of APPENDs in flight */
 } sync_run;
 
 typedef struct sync_folder {
@@ -51,18 +57,24 @@ typedef struct sync_folder {
 	sync_folder_result *fr;
 	sync_list *l1;
 	uint64_t copy_failed;
+	uint32_t *own;       /* host2 UIDs of this run's copies ([APPENDUID]) */
+	size_t n_own, cap_own;
+	uint32_t own_uidvalidity;
+	int unanswered;      /* an APPEND went out without a tagged answer */
 } sync_folder;
 
 typedef struct copy_batch copy_batch;
+typedef struct copy_job copy_job;
 
-typedef struct copy_job {
+struct copy_job {
 	sync_folder *f;
 	size_t i1;
 	int began;    /* its APPEND data started on host2 */
 	int ended;    /* all its bytes were sent to host2 */
 	int appended; /* host2 confirmed the APPEND */
 	copy_batch *batch; /* the APPEND command carrying it */
-} copy_job;
+	copy_job *bnext;   /* next message of the same command */
+};
 
 /*
  * One streamed APPEND command on host2: with MULTIAPPEND (RFC 3502) up to
@@ -76,6 +88,8 @@ struct copy_batch {
 	size_t n;
 	uint64_t bytes;
 	int done;
+	int closed; /* its last line was handed to the client */
+	copy_job *first, *last; /* its messages, in order */
 };
 
 #define SYNC_BATCH_MSGS 500
@@ -316,6 +330,34 @@ typedef struct copy_ctx {
 	cut_status fetch_st; /* the first failed FETCH */
 } copy_ctx;
 
+/* Keeps the UIDs host2 gave this run's copies (RFC 4315 3 APPENDUID). */
+static int copy_own_uids(sync_folder *f, const imap_append_result *res)
+{
+	const char *p = res->uid_set;
+	uint32_t lo, hi;
+
+	if (f->n_own > 0 && f->own_uidvalidity != res->uidvalidity)
+		return 0; /* another UIDVALIDITY: none of them can be trusted */
+	f->own_uidvalidity = res->uidvalidity;
+	while (imap_seqset_next(&p, &lo, &hi) == 1)
+		for (uint64_t u = lo; u <= hi; u++) {
+			if (f->n_own == f->cap_own) {
+				size_t ncap = f->cap_own ? 2 * f->cap_own : 64;
+				uint32_t *no;
+
+				if (hi - lo > 1000000)
+					return -1; /* not a set this run's batches can get */
+				no = realloc(f->own, ncap * sizeof(*no));
+				if (no == NULL)
+					return -1;
+				f->own = no;
+				f->cap_own = ncap;
+			}
+			f->own[f->n_own++] = (uint32_t)u;
+		}
+	return 0;
+}
+
 static void copy_batch_done(void *ctx, const imap_append_result *res,
 			    const cut_status *st)
 {
@@ -323,8 +365,10 @@ static void copy_batch_done(void *ctx, const imap_append_result *res,
 	copy_ctx *cc = b->cc;
 	sync_folder *f = cc->f;
 
-	(void)res;
 	b->done = 1;
+	if (!cut_status_failed(st) && res != NULL && res->uid_set != NULL &&
+	    copy_own_uids(f, res) < 0)
+		cut_debug("out of memory keeping [APPENDUID]");
 	for (size_t k = 0; k < cc->n; k++) {
 		copy_job *j = &cc->jobs[k];
 		const sync_msg *m = &f->l1->m[j->i1];
@@ -354,13 +398,71 @@ static int copy_job_cmp(const void *key, const void *elem)
 	return uid < ju ? -1 : uid > ju;
 }
 
-/* Ends the open APPEND command once its last message is complete. */
+#ifdef CUTOVER_DEBUG_HOOKS
+/* Test hook (tests/integ/sync_inflight_test.sh): CUTOVER_CRASH_AFTER_APPENDS=N
+ * makes the process exit right after the last byte of its Nth APPEND
+ * command (of all accounts) left it, before host2's answer: the server
+ * may commit the messages after the client is gone. */
+static void sync_test_crash_after_append(imap_client *c2)
+{
+	static unsigned long count;
+	const char *e = getenv("CUTOVER_CRASH_AFTER_APPENDS");
+	char *end;
+	unsigned long n;
+	cut_status st;
+
+	if (e == NULL || *e == '\0')
+		return;
+	n = strtoul(e, &end, 10);
+	if (*end != '\0' || n == 0 ||
+	    __atomic_add_fetch(&count, 1, __ATOMIC_SEQ_CST) != n)
+		return;
+	if (imap_client_flush(c2, &st) < 0)
+		cut_warn("test hook: %s", st.msg);
+	cut_warn("test hook: exiting after APPEND command %lu was sent", n);
+	_exit(99);
+}
+#endif
+
+/*
+ * Ends the open APPEND command once its last message is complete.  The
+ * command's messages are recorded as in flight first (sync_inflight.h):
+ * from its last line on, host2 may commit them whatever happens to us.
+ */
 static int copy_batch_close(copy_ctx *cc, cut_status *st)
 {
-	if (cc->open == NULL)
+	copy_batch *b = cc->open;
+	sync_folder *f = cc->f;
+	const identity **ids = NULL;
+	size_t n = 0;
+	int ret;
+
+	if (b == NULL)
 		return 0;
 	cc->open = NULL;
-	return imap_append_stream_end(cc->f->r->c2, st);
+	if (f->r->inflight != NULL) {
+		ids = calloc(b->n + 1, sizeof(*ids));
+		if (ids == NULL)
+			return cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER,
+					      "out of memory");
+		for (copy_job *j = b->first; j != NULL; j = j->bnext)
+			ids[n++] = &f->l1->m[j->i1].id;
+		ret = sync_inflight_begin(f->r->inflight, f->p->name2, cut_now(), ids,
+					  n, st);
+		free(ids);
+		if (ret < 0) {
+			/* not recorded: the command must not be completed */
+			imap_append_stream_abort(f->r->c2, NULL);
+			return -1;
+		}
+	}
+	b->closed = 1;
+	ret = imap_append_stream_end(f->r->c2, st);
+#ifdef CUTOVER_DEBUG_HOOKS
+	if (ret == 0)
+		sync_test_crash_after_append(f->r->c2);
+#endif
+	return ret;
 }
 
 /* Starts job j's message (size bytes) on host2: in the open MULTIAPPEND
@@ -388,6 +490,8 @@ static int copy_start(copy_ctx *cc, copy_job *j, uint64_t size, cut_status *st)
 	cc->cur_written = 0;
 	if (cc->open != NULL) {
 		j->batch = cc->open;
+		cc->open->last->bnext = j;
+		cc->open->last = j;
 		cc->open->n++;
 		cc->open->bytes += size;
 		return imap_append_stream_add(c2, &req, st);
@@ -401,6 +505,7 @@ static int copy_start(copy_ctx *cc, copy_job *j, uint64_t size, cut_status *st)
 	b->bytes = size;
 	cc->batches = b;
 	j->batch = b;
+	b->first = b->last = j;
 	if (imap_append_stream_begin(c2, &req, copy_batch_done, b, st) < 0)
 		return -1; /* refused: copy_batch_done has counted j */
 	cc->open = b;
@@ -593,9 +698,13 @@ done:
 					  "host1 UID %u vanished from host1 during the sync",
 					  m->uid);
 	}
+	/* Every APPEND that went out was answered: nothing is in flight. */
+	f->unanswered = 0;
 	while (cc.batches != NULL) {
 		copy_batch *b = cc.batches;
 
+		if (!b->done && b->closed)
+			f->unanswered = 1;
 		cc.batches = b->next;
 		free(b);
 	}
@@ -826,6 +935,170 @@ static int sync_delete_kind(sync_folder *f, const sync_plan *plan,
 	return ret;
 }
 
+/* ---- APPENDs an interrupted run left in flight (sync_inflight.h) ---- */
+
+/*
+ * An earlier run died with APPENDs to this folder unanswered, and some of
+ * their messages are not on host2 (the plan copies them): the server may
+ * still be committing them.  Waits until SYNC_INFLIGHT_SETTLE seconds
+ * after that run's last APPEND went out.
+ * @return 1 when it waited (host2 must be listed again), 0 when there was
+ *         nothing to wait for, -1 with *st when cancelled.
+ */
+static int sync_inflight_settle(sync_run *r, const sync_folder_result *fr,
+				const sync_inflight_folder *pf,
+				const sync_plan *plan, const sync_list *l1,
+				cut_status *st)
+{
+	size_t missing = 0;
+	double now = cut_now(), until;
+
+	for (size_t k = 0; k < plan->n_acts; k++)
+		if (plan->acts[k].kind == SYNC_ACT_COPY &&
+		    sync_inflight_has(pf, &l1->m[plan->acts[k].i1].id))
+			missing++;
+	until = pf->sent + SYNC_INFLIGHT_SETTLE;
+	if (until > now + SYNC_INFLIGHT_SETTLE)
+		until = now + SYNC_INFLIGHT_SETTLE; /* the clock went back */
+	if (missing == 0 || until <= now)
+		return 0;
+	cut_info("%s: %zu message(s) of an interrupted run's APPEND are not on "
+		 "host2 yet: giving host2 %.1f s to commit them before listing "
+		 "it again", fr->display1, missing, until - now);
+	while (now < until) {
+		if (sync_cancelled(r))
+			return cut_status_set(st, CUT_CANCELLED, CUT_SCOPE_ACCOUNT,
+					      "cancelled");
+		cut_sleep(until - now < 0.2 ? until - now : 0.2);
+		now = cut_now();
+	}
+	return 1;
+}
+
+/* Removes the entries of l marked in drop[] (their strings freed). */
+static void sync_list_drop(sync_list *l, const unsigned char *drop)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (drop[i]) {
+			free(l->flags[i]);
+			free(l->idate[i]);
+			continue;
+		}
+		l->m[k] = l->m[i];
+		l->flags[k] = l->flags[i];
+		l->idate[k] = l->idate[i];
+		k++;
+	}
+	l->n = k;
+}
+
+static int cmp_idx_id_uid_desc(const void *a, const void *b, void *arg)
+{
+	const sync_msg *m = arg;
+	const sync_msg *x = &m[*(const size_t *)a], *y = &m[*(const size_t *)b];
+	int c = identity_cmp(&x->id, &y->id);
+
+	if (c != 0)
+		return c;
+	return x->uid > y->uid ? -1 : x->uid < y->uid;
+}
+
+static int cmp_identity(const void *a, const void *b)
+{
+	return identity_cmp(a, b);
+}
+
+/*
+ * After this run's copies into a folder (l2a: host2 listed again): an
+ * identity host2 now holds more often than host1, where some of the
+ * copies are this run's own ([APPENDUID]), was appended twice -- by an
+ * interrupted run whose APPEND host2 committed after this run had
+ * listed it, and by this run.  This run's own copies of it are expunged
+ * by UID (UIDPLUS), newest first and only down to host1's count, so
+ * host2 never holds fewer copies than host1 and nothing else on host2
+ * is touched.  The expunged entries leave l2a.
+ * @return 0 (also when nothing was to do, or no UIDPLUS), -1 with *st.
+ */
+static int sync_drop_own_extra(sync_folder *f, const sync_list *l1,
+			       sync_list *l2a, uint32_t uidvalidity2,
+			       cut_status *st)
+{
+	size_t *idx = NULL;
+	identity *ids1 = NULL;
+	unsigned char *drop = NULL;
+	uint32_t *uids = NULL;
+	size_t n_drop = 0, a = 0, b = 0;
+	uint64_t bytes = 0;
+	int ret = -1;
+
+	if (f->n_own == 0 || l2a->n == 0 || f->own_uidvalidity != uidvalidity2 ||
+	    !imap_client_has_cap(f->r->c2, "UIDPLUS"))
+		return 0;
+	qsort(f->own, f->n_own, sizeof(*f->own), u32_cmp);
+	idx = malloc(l2a->n * sizeof(*idx));
+	ids1 = malloc((l1->n + 1) * sizeof(*ids1));
+	drop = calloc(l2a->n, 1);
+	uids = malloc(l2a->n * sizeof(*uids));
+	if (idx == NULL || ids1 == NULL || drop == NULL || uids == NULL)
+		goto oom;
+	for (size_t i = 0; i < l2a->n; i++)
+		idx[i] = i;
+	for (size_t i = 0; i < l1->n; i++)
+		ids1[i] = l1->m[i].id;
+	qsort_r(idx, l2a->n, sizeof(*idx), cmp_idx_id_uid_desc, l2a->m);
+	if (l1->n > 1)
+		qsort(ids1, l1->n, sizeof(*ids1), cmp_identity);
+	while (a < l2a->n) {
+		const identity *id = &l2a->m[idx[a]].id;
+		size_t e = a, c1 = 0, extra;
+
+		while (e < l2a->n && identity_cmp(&l2a->m[idx[e]].id, id) == 0)
+			e++;
+		while (b < l1->n && identity_cmp(&ids1[b], id) < 0)
+			b++;
+		while (b + c1 < l1->n && identity_cmp(&ids1[b + c1], id) == 0)
+			c1++;
+		extra = e - a > c1 ? e - a - c1 : 0;
+		for (size_t k = a; k < e && extra > 0; k++) {
+			const sync_msg *m = &l2a->m[idx[k]];
+
+			if (bsearch(&m->uid, f->own, f->n_own, sizeof(*f->own),
+				    u32_cmp) == NULL)
+				continue;
+			drop[idx[k]] = 1;
+			uids[n_drop++] = m->uid;
+			bytes += m->size;
+			extra--;
+		}
+		a = e;
+	}
+	if (n_drop > 0) {
+		cut_warn("%s: host2 %s: %zu message(s) were appended twice, by an "
+			 "interrupted run (committed after this run listed host2) and "
+			 "by this run: expunging this run's copies",
+			 f->fr->display1, f->p->name2, n_drop);
+		if (sync_delete_uids(f->r->c2, "host2", uids, n_drop, st) < 0)
+			goto done;
+		sync_list_drop(l2a, drop);
+		f->fr->c.copied -= n_drop <= f->fr->c.copied ? n_drop : f->fr->c.copied;
+		f->fr->c.copied_bytes -= bytes <= f->fr->c.copied_bytes
+						 ? bytes
+						 : f->fr->c.copied_bytes;
+	}
+	ret = 0;
+	goto done;
+oom:
+	cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER, "out of memory");
+done:
+	free(idx);
+	free(ids1);
+	free(drop);
+	free(uids);
+	return ret;
+}
+
 /* ---- one folder ---- */
 
 static int record_actions(sync_folder_result *fr, const sync_plan *plan,
@@ -912,7 +1185,9 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 	sync_list l1 = {0}, l2 = {0}, l2b = {0};
 	sync_plan *plan = NULL, *plan2 = NULL;
 	sync_plan_opts po;
-	sync_folder f = {r, p, fr, &l1, 0};
+	sync_folder f = {r, p, fr, &l1, 0, NULL, 0, 0, 0, 0};
+	const sync_inflight_folder *pf =
+		o->dry_run ? NULL : sync_inflight_find(r->inflight, p->name2);
 	copy_job *jobs = NULL;
 	size_t n_jobs = 0;
 	int host2_exists = !p->create;
@@ -943,7 +1218,8 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 
 		/* An exact sync leaves as many messages on host2 as on host1:
 		 * counts that differ are suspect whatever the state says. */
-		if (host2_exists && !p->create && (!o->delete2 || a.exists == b.exists) &&
+		if (host2_exists && !p->create && pf == NULL &&
+		    (!o->delete2 || a.exists == b.exists) &&
 		    sync_state_unchanged(sync_state_find(r->state, p->name1, p->name2),
 					 r->mode, &a, &b)) {
 			cut_debug("%s -> %s: unchanged on both servers since the last "
@@ -979,6 +1255,22 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 	po.permanentflags2 = host2_exists && !i2.read_only ? i2.permanentflags : NULL;
 	if (sync_plan_compute(l1.m, l1.n, l2.m, l2.n, &po, &plan, st) < 0)
 		goto folder_fail;
+	if (pf != NULL && host2_exists) {
+		int waited = sync_inflight_settle(r, fr, pf, plan, &l1, st);
+
+		if (waited < 0)
+			goto folder_fail;
+		if (waited > 0) {
+			sync_plan_free(&plan);
+			sync_list_free(&l2);
+			if (imap_select(r->c2, p->name2, 0, r->condstore, &i2, st) < 0 ||
+			    sync_list_both(r, 0, NULL, i2.exists, &l2, st) < 0)
+				goto folder_fail;
+			po.permanentflags2 = !i2.read_only ? i2.permanentflags : NULL;
+			if (sync_plan_compute(l1.m, l1.n, l2.m, l2.n, &po, &plan, st) < 0)
+				goto folder_fail;
+		}
+	}
 	if (plan->n_flags_unkept > 0)
 		cut_warn("%s: host2 %s keeps only the flags (%s) (PERMANENTFLAGS): the "
 			 "other keywords of %zu message(s) stay on host1 only",
@@ -1011,6 +1303,16 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 		goto folder_fail;
 	}
 	if (!o->delete1) {
+		/* after an interrupted run: its late APPENDs against ours */
+		if (pf != NULL && f.n_own > 0) {
+			imap_select_info i2c;
+
+			memset(&i2c, 0, sizeof(i2c));
+			if (imap_select(r->c2, p->name2, 0, 0, &i2c, st) < 0 ||
+			    sync_list_both(r, 0, NULL, i2c.exists, &l2b, st) < 0 ||
+			    sync_drop_own_extra(&f, &l1, &l2b, i2c.uidvalidity, st) < 0)
+				goto folder_fail;
+		}
 		fr->c.failed += f.copy_failed;
 		fr->c.in_sync += plan->n_in_sync;
 		if (sync_flags(&f, plan, &l2, st) < 0)
@@ -1027,6 +1329,7 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 		if (plan->n_copy > 0) {
 			if (imap_select(r->c2, p->name2, 0, 0, &i2, st) < 0 ||
 			    sync_list_both(r, 0, NULL, i2.exists, &l2b, st) < 0 ||
+			    sync_drop_own_extra(&f, &l1, &l2b, i2.uidvalidity, st) < 0 ||
 			    sync_plan_compute(l1.m, l1.n, l2b.m, l2b.n, &po, &plan2,
 					      st) < 0)
 				goto folder_fail;
@@ -1054,12 +1357,17 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 		sync_state_record(r, p, &i1, l1.n,
 				  o->delete2 ? l1.n
 					     : l2.n + (size_t)fr->c.copied);
+	/* Every APPEND sent here was answered, and what an interrupted run
+	 * left in flight was waited for and checked. */
+	if (!f.unanswered)
+		sync_inflight_end(r->inflight, p->name2);
 	ret = 0;
 	goto done;
 folder_fail:
 	sync_folder_error(fr, "%s", st->msg);
 done:
 	free(jobs);
+	free(f.own);
 	sync_plan_free(&plan);
 	sync_plan_free(&plan2);
 	sync_list_free(&l1);
@@ -1249,6 +1557,32 @@ int sync_account(const sync_endpoint *h1, const sync_endpoint *h2,
 			cut_debug("no CONDSTORE on both servers: the state is not used");
 	}
 
+	if (o->inflight_dir != NULL && !o->dry_run) {
+		char *hp1 = cut_strdup_printf("%s:%u", h1->host, (unsigned)h1->port);
+		char *hp2 = cut_strdup_printf("%s:%u", h2->host, (unsigned)h2->port);
+		char *path = hp1 && hp2 ? sync_state_path(o->inflight_dir, h1->user, hp1,
+							   h2->user, hp2)
+					: NULL;
+		char *ipath = path != NULL ? cut_strdup_printf("%.*s.inflight",
+							       (int)(strlen(path) - 6), path)
+					   : NULL;
+
+		free(hp1);
+		free(hp2);
+		free(path);
+		if (ipath == NULL) {
+			cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "out of memory");
+			goto done;
+		}
+		cut_status_clear(&fst);
+		if (sync_inflight_open(ipath, &r.inflight, &fst) < 0) {
+			free(ipath);
+			cut_status_copy(st, &fst);
+			goto done;
+		}
+		free(ipath);
+	}
+
 	/* --folder names may be given in UTF-8; LIST shows the wire form. */
 	if (o->n_folders > 0) {
 		only = calloc(o->n_folders, sizeof(*only));
@@ -1360,6 +1694,7 @@ done:
 			cut_warn("%s", fst.msg);
 	}
 	sync_state_free(&r.state);
+	sync_inflight_free(&r.inflight);
 	free(state_path);
 	if (r.c1 != NULL && !imap_client_broken(r.c1))
 		imap_client_logout(r.c1, NULL);

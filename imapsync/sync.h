@@ -26,7 +26,9 @@
  *     the comparison (sync_plan_opts.permanentflags2), with a warning.
  * Replaying after a crash is harmless: the diff is recomputed from both
  * servers, so a copy that landed is not repeated and a host1 message is
- * only deleted once its copy is seen on host2.
+ * only deleted once its copy is seen on host2.  APPENDs the server
+ * commits after the process died are dealt with by the in-flight record
+ * (sync_opts.inflight_dir).
  *
  * Threads: sync_account() keeps all its state in the call; many accounts
  * may be synced in parallel threads.  The progress callback is called
@@ -140,6 +142,16 @@ typedef struct sync_opts {
 	 * are unchanged on both servers since it was last in sync (same
 	 * mode) is skipped.  Not used by dry runs and postsyncs (delete1). */
 	const char *state_dir;
+	/* Directory of the record of APPENDs in flight (sync_inflight.h), or
+	 * NULL.  Before the last line of each APPEND goes out its messages
+	 * are recorded there; a run that finds an earlier run's APPENDs to a
+	 * folder unanswered and their messages missing on host2 gives host2
+	 * SYNC_INFLIGHT_SETTLE (5) seconds from that run's last APPEND before
+	 * listing it again, and after its own copies expunges those of its own
+	 * copies that host2 then holds more often than host1 (UIDPLUS).  A
+	 * postsync (delete1) does the latter check in any case.  Not used by
+	 * dry runs. */
+	const char *inflight_dir;
 } sync_opts;
 
 /**

@@ -6,7 +6,7 @@ cannot be configured to be, without touching its mail.
 Usage: imap_filter_proxy.py --upstream HOST:PORT [--addr 127.0.0.1]
            [--portfile FILE] [--hide CAP]... [--no-appenduid]
            [--no-uid-expunge] [--no-keywords] [--refuse-append]
-           [--on-deleted-store CMD]
+           [--on-deleted-store CMD] [--slow-append-end SECS]
 
   --hide CAP           remove CAP from every CAPABILITY list the server
                        sends (untagged CAPABILITY and [CAPABILITY ...] codes)
@@ -23,6 +23,14 @@ Usage: imap_filter_proxy.py --upstream HOST:PORT [--addr 127.0.0.1]
                        before passing on the first STORE that adds \\Deleted,
                        run the shell command CMD (another client marking
                        messages \\Deleted at that moment)
+  --slow-append-end SECS
+                       hold the last line of every APPEND command (the
+                       CRLF after its last literal) for SECS seconds before
+                       passing it on, and keep the server connection until
+                       the server closes it when the client goes away
+                       meanwhile: a server that commits an APPEND SECS
+                       seconds after the client sent its last byte, even
+                       when the client died in between
 
 Literals are followed in both directions ({n} and {n+}, RFC 7888), so
 message contents are never rewritten.  It writes the port it listens on to
@@ -36,6 +44,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 LITERAL_RE = re.compile(rb"~?\{(\d+)\+?\}\r\n$")
 CAPCODE_RE = re.compile(rb"\[CAPABILITY ([^\]]*)\]", re.I)
@@ -171,16 +180,25 @@ def pump_client(down, up, a, hook_done):
                 ln = r.line()
                 if ln is None:
                     return
-                up.sendall(client_text(ln, a, state))
                 m = LITERAL_RE.search(ln)
+                if state["append"] and not m and a.slow_append_end:
+                    time.sleep(a.slow_append_end)
+                up.sendall(client_text(ln, a, state))
     except (EOFError, OSError):
         pass
     finally:
-        for s in (up, down):
+        if a.slow_append_end:
+            # the server finishes what it got; pump_server closes the rest
             try:
-                s.shutdown(socket.SHUT_RDWR)
+                up.shutdown(socket.SHUT_WR)
             except OSError:
                 pass
+        else:
+            for s in (up, down):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
 
 def main():
@@ -194,6 +212,7 @@ def main():
     ap.add_argument("--no-keywords", action="store_true")
     ap.add_argument("--refuse-append", action="store_true")
     ap.add_argument("--on-deleted-store")
+    ap.add_argument("--slow-append-end", type=float, default=0)
     a = ap.parse_args()
     uh, up_port = a.upstream.rsplit(":", 1)
     for h in (a.addr, uh):
