@@ -89,7 +89,7 @@ EOF
 	while IFS=$'\t' read -r name wd cmd; do
 		# shellcheck disable=SC2206 # the command line as ctest has it
 		argv=($cmd)
-		if [ "${argv[0]}" = "$BUILD_DIR/bin/$name" ]; then
+		if [[ ${argv[0]} == "$BUILD_DIR/bin/"* ]]; then
 			argv=(valgrind "${VG_OPTS[@]}" "--log-file=$LOGDIR/vg.$name.%p.log" "${argv[@]}")
 		else
 			# A script given the cutover binary: give it the wrapper.
