@@ -76,7 +76,7 @@ AAAA_OLD=$(imap_aaaa)
 cut check "$plan" >"$tmp/check.out" 2>&1 || fail "check: $(cat "$tmp/check.out")"
 cut ttl lower "$plan" >/dev/null 2>&1 || fail "ttl lower"
 assert_eq 3 "$(dig +norec +noall +answer -p "$LAB_DNS_PORT" "@$LAB_PRIMARY4" imap.lab.test A | awk '{print $2}')" "IMAP A TTL after ttl lower"
-cut ttl wait "$plan" --timeout 60 >/dev/null 2>&1 || fail "ttl wait"
+cut ttl wait "$plan" --timeout 60 >"$tmp/ttlwait.out" 2>&1 || fail "ttl wait: $(cat "$tmp/ttlwait.out")"
 cut presync "$plan" >/dev/null 2>&1 || fail "presync"
 
 # ---------------------------------------------------------------------------

@@ -70,7 +70,7 @@ run_set_rrset lab.test MX 8 "10 mx1.old.lab.test." "20 mx2.old.lab.test."
 cut check "$plan" >"$tmp/check.out" 2>&1 || fail "check: $(cat "$tmp/check.out")"
 cut ttl lower "$plan" >/dev/null 2>&1 || fail "ttl lower"
 assert_eq 3 "$(dig +norec +noall +answer -p "$LAB_DNS_PORT" "@$LAB_PRIMARY4" lab.test MX | awk '{print $2}' | sort -u)" "MX TTL after ttl lower"
-cut ttl wait "$plan" --timeout 60 >/dev/null 2>&1 || fail "ttl wait"
+cut ttl wait "$plan" --timeout 60 >"$tmp/ttlwait.out" 2>&1 || fail "ttl wait: $(cat "$tmp/ttlwait.out")"
 cut presync "$plan" >/dev/null 2>&1 || fail "presync 1"
 cut presync "$plan" >/dev/null 2>&1 || fail "presync 2"
 for u in user01 user02 user03; do
