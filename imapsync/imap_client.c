@@ -1036,6 +1036,32 @@ static int client_vanished(imap_client *c, const imap_resp *r)
 	return 0;
 }
 
+/* A parenthesised flag list (FLAGS, PERMANENTFLAGS) into dst as
+ * space-separated words.  @return 0, or -1 when it is not a list or does
+ * not fit (dst then holds "" or a part). */
+static int client_flag_list(const imap_item *list, char *dst, size_t n)
+{
+	size_t len = 0;
+
+	dst[0] = '\0';
+	if (list == NULL || list->type != IMAP_ITEM_LIST)
+		return -1;
+	for (const imap_item *f = list->child; f != NULL; f = f->next) {
+		size_t k = f->str != NULL ? strlen(f->str) : 0;
+
+		if (len + (len > 0) + k + 1 > n) {
+			dst[0] = '\0';
+			return -1;
+		}
+		if (len > 0)
+			dst[len++] = ' ';
+		memcpy(dst + len, f->str != NULL ? f->str : "", k);
+		len += k;
+		dst[len] = '\0';
+	}
+	return 0;
+}
+
 static void client_untagged(imap_client *c, const imap_resp *r)
 {
 	client_cmd *cmd;
@@ -1112,6 +1138,11 @@ static void client_untagged(imap_client *c, const imap_resp *r)
 			cmd->ns->delim = d && d->type == IMAP_ITEM_STRING && d->len ? d->str[0] : 0;
 		}
 		consumed = 1;
+	} else if (strcmp(r->name, "FLAGS") == 0 &&
+		   (cmd = client_find_kind(c, CMD_SELECT)) != NULL) {
+		if (client_flag_list(r->args, cmd->sel->flags, sizeof(cmd->sel->flags)) < 0)
+			cmd->sel->flags[0] = '\0';
+		consumed = 1;
 	} else if (r->status == IMAP_ST_OK && (cmd = client_find_kind(c, CMD_SELECT)) != NULL) {
 		imap_select_info *s = cmd->sel;
 
@@ -1128,18 +1159,11 @@ static void client_untagged(imap_client *c, const imap_resp *r)
 		case IMAP_CODE_NOMODSEQ:
 			s->nomodseq = 1;
 			break;
-		case IMAP_CODE_PERMANENTFLAGS: {
-			cut_buf b = CUT_BUF_INIT;
-			const imap_item *f;
-
-			if (r->code.args && r->code.args->type == IMAP_ITEM_LIST)
-				for (f = r->code.args->child; f; f = f->next)
-					cut_buf_printf(&b, "%s%s", b.len ? " " : "", f->str);
-			cut_strlcpy(s->permanentflags, b.data ? b.data : "",
-				    sizeof(s->permanentflags));
-			cut_buf_free(&b);
+		case IMAP_CODE_PERMANENTFLAGS:
+			s->permanentflags_sent =
+				client_flag_list(r->code.args, s->permanentflags,
+						 sizeof(s->permanentflags)) == 0;
 			break;
-		}
 		default:
 			break;
 		}

@@ -230,7 +230,13 @@ typedef struct imap_select_info {
 	uint64_t highestmodseq;  /* 0 when none */
 	int nomodseq;            /* [NOMODSEQ] */
 	int read_only;           /* [READ-ONLY] */
-	char permanentflags[512]; /* as sent, without parentheses */
+	/* [PERMANENTFLAGS (...)] (RFC 3501 7.1) was sent and fitted in
+	 * permanentflags; a list too long for it counts as not sent */
+	int permanentflags_sent;
+	char permanentflags[4096]; /* as sent, without parentheses */
+	/* untagged FLAGS (RFC 3501 7.2.6), without parentheses; "" when not
+	 * sent or too long for the buffer */
+	char flags[4096];
 } imap_select_info;
 
 /**

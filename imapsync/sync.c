@@ -1177,6 +1177,92 @@ static void sync_state_record(sync_run *r, const folder_pair *p,
 		cut_debug("%s: not recorded in the state: out of memory", p->name2);
 }
 
+/* host2's PERMANENTFLAGS as sync_plan_opts.permanentflags2 wants it:
+ * NULL when not sent, or when the folder was only EXAMINEd (read-only,
+ * RFC 3501 6.3.2: the list then says nothing about a real run). */
+static const char *host2_permanentflags(int host2_exists, const imap_select_info *i2)
+{
+	if (!host2_exists || i2->read_only || !i2->permanentflags_sent)
+		return NULL;
+	return i2->permanentflags;
+}
+
+/*
+ * Keywords host2 cannot keep.  A real run sends (APPEND, UID STORE) and
+ * compares only the flags host2's PERMANENTFLAGS allows
+ * (sync_plan_flags_keepable()): host1's list is rewritten in place, and
+ * one warning names the keywords left behind.  A dry run only EXAMINEs
+ * host2, whose PERMANENTFLAGS is then empty: nothing is rewritten, and
+ * unless host2 announced "\*" the keywords host2's FLAGS does not list
+ * (all of them for a folder still to be created) are named as ones that
+ * may be dropped.  @return 0, or -1 with *st (out of memory).
+ */
+static int sync_keepable_flags(sync_run *r, const folder_pair *p,
+			       const sync_folder_result *fr, sync_list *l1,
+			       int host2_exists, const imap_select_info *i2,
+			       cut_status *st)
+{
+	const char *perm = host2_permanentflags(host2_exists, i2);
+	char *set = NULL, *kept = NULL, *dropped = NULL;
+	size_t n_msgs = 0;
+	int ret = -1;
+
+	if (r->o->dry_run) {
+		/* the keywords the folder already has, or all with "\*" (a
+		 * keyword is an atom and cannot contain '\' or '*') */
+		perm = host2_exists ? i2->flags : "";
+		if (host2_exists && i2->permanentflags_sent &&
+		    strstr(i2->permanentflags, "\\*") != NULL)
+			perm = NULL;
+	}
+	if (perm == NULL) {
+		ret = 0;
+		goto done;
+	}
+	for (size_t i = 0; i < l1->n; i++) {
+		if (r->o->delete1 && !l1->m[i].selected)
+			continue;
+		if (sync_plan_flags_keepable(l1->m[i].flags, perm, &kept, &dropped) < 0)
+			goto oom;
+		if (dropped[0] != '\0') {
+			n_msgs++;
+			if (sync_plan_flags_union(&set, dropped) < 0)
+				goto oom;
+			if (!r->o->dry_run) {
+				free(l1->flags[i]);
+				l1->flags[i] = kept;
+				l1->m[i].flags = kept;
+				kept = NULL;
+			}
+		}
+		free(kept);
+		free(dropped);
+		kept = dropped = NULL;
+	}
+	if (n_msgs > 0 && !r->o->dry_run)
+		cut_warn("%s: host2 %s cannot keep the keywords %s (its PERMANENTFLAGS "
+			 "(%s) has no \\*): they are not sent and stay on host1 only, on "
+			 "%zu message(s)",
+			 fr->display1, p->name2, set, perm, n_msgs);
+	else if (n_msgs > 0)
+		cut_warn("%s: dry run: host2 %s %s, so the keywords %s (on %zu "
+			 "message(s)) may be dropped if host2 cannot create keywords; a "
+			 "real run knows from SELECT",
+			 fr->display1, p->name2,
+			 host2_exists ? "does not list them in the folder's FLAGS"
+				      : "folder does not exist yet",
+			 set, n_msgs);
+	ret = 0;
+	goto done;
+oom:
+	cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER, "out of memory");
+done:
+	free(set);
+	free(kept);
+	free(dropped);
+	return ret;
+}
+
 static int sync_one_folder(sync_run *r, const folder_pair *p,
 			   sync_folder_result *fr, cut_status *st)
 {
@@ -1252,7 +1338,9 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 	po.delete1 = o->delete1;
 	po.update_flags = !o->no_flag_updates;
 	/* what host2 can store (EXAMINE reports PERMANENTFLAGS ()) */
-	po.permanentflags2 = host2_exists && !i2.read_only ? i2.permanentflags : NULL;
+	po.permanentflags2 = host2_permanentflags(host2_exists, &i2);
+	if (sync_keepable_flags(r, p, fr, &l1, host2_exists, &i2, st) < 0)
+		goto folder_fail;
 	if (sync_plan_compute(l1.m, l1.n, l2.m, l2.n, &po, &plan, st) < 0)
 		goto folder_fail;
 	if (pf != NULL && host2_exists) {
@@ -1266,15 +1354,11 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 			if (imap_select(r->c2, p->name2, 0, r->condstore, &i2, st) < 0 ||
 			    sync_list_both(r, 0, NULL, i2.exists, &l2, st) < 0)
 				goto folder_fail;
-			po.permanentflags2 = !i2.read_only ? i2.permanentflags : NULL;
+			po.permanentflags2 = host2_permanentflags(1, &i2);
 			if (sync_plan_compute(l1.m, l1.n, l2.m, l2.n, &po, &plan, st) < 0)
 				goto folder_fail;
 		}
 	}
-	if (plan->n_flags_unkept > 0)
-		cut_warn("%s: host2 %s keeps only the flags (%s) (PERMANENTFLAGS): the "
-			 "other keywords of %zu message(s) stay on host1 only",
-			 fr->display1, p->name2, i2.permanentflags, plan->n_flags_unkept);
 	cut_debug("%s -> %s: host1 %zu, host2 %zu messages: copy %zu (%llu bytes), "
 		  "flags %zu, delete2 %zu, delete1 %zu, in sync %zu",
 		  fr->display1, p->name2, l1.n, l2.n, plan->n_copy,

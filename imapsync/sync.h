@@ -22,8 +22,10 @@
  *     only the selected host1 messages found there by identity are marked
  *     \Deleted and expunged on host1 the same way ([APPENDUID] is not
  *     needed).
- *   - flags host2 cannot keep (PERMANENTFLAGS without \*) are left out of
- *     the comparison (sync_plan_opts.permanentflags2), with a warning.
+ *   - keywords host2 cannot keep (PERMANENTFLAGS without \* and without
+ *     them) are neither sent in APPEND and UID STORE nor compared
+ *     (sync_plan_flags_keepable(), sync_plan_opts.permanentflags2); one
+ *     warning per folder names them.  System flags are always sent.
  * Replaying after a crash is harmless: the diff is recomputed from both
  * servers, so a copy that landed is not repeated and a host1 message is
  * only deleted once its copy is seen on host2.  APPENDs the server

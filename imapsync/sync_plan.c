@@ -105,13 +105,14 @@ static size_t flags_word(const char **p, const char **w_r)
 	return n;
 }
 
-/* RFC 3501 7.1: "\*" in PERMANENTFLAGS: any keyword can be created. */
+/* RFC 3501 7.1: "\*" in PERMANENTFLAGS: any keyword can be created.
+ * NULL: PERMANENTFLAGS not sent, all flags can be changed permanently. */
 static int perm_keeps_all(const char *perm)
 {
 	const char *p = perm, *w;
 	size_t n;
 
-	if (perm == NULL || *perm == '\0')
+	if (perm == NULL)
 		return 1;
 	while ((n = flags_word(&p, &w)) > 0)
 		if (n == 2 && w[0] == '\\' && w[1] == '*')
@@ -119,14 +120,87 @@ static int perm_keeps_all(const char *perm)
 	return 0;
 }
 
-static int perm_keeps(const char *perm, const char *flag, size_t len)
+/* Whether the word list holds flag (case-insensitively). */
+static int flags_has(const char *list, const char *flag, size_t len)
 {
-	const char *p = perm, *w;
+	const char *p = list, *w;
 	size_t n;
 
 	while ((n = flags_word(&p, &w)) > 0)
 		if (n == len && strncasecmp(w, flag, len) == 0)
 			return 1;
+	return 0;
+}
+
+static int is_system_flag(const char *flag, size_t len)
+{
+	for (size_t k = 0; sync_plan_system_flags[k] != NULL; k++)
+		if (strlen(sync_plan_system_flags[k]) == len &&
+		    strncasecmp(sync_plan_system_flags[k], flag, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether host2 keeps `flag`: the system flags always (they are what
+ * every IMAP store has, RFC 3501 2.3.2), a keyword when perm lists it
+ * (perm NULL: everything, the caller has checked perm_keeps_all()). */
+static int perm_keeps(const char *perm, const char *flag, size_t len)
+{
+	return perm == NULL || is_system_flag(flag, len) || flags_has(perm, flag, len);
+}
+
+int sync_plan_flags_keepable(const char *flags, const char *permanentflags,
+			     char **kept_r, char **dropped_r)
+{
+	const char *perm = perm_keeps_all(permanentflags) ? NULL : permanentflags;
+	const char *p = flags != NULL ? flags : "", *w;
+	cut_buf kept = CUT_BUF_INIT, dropped = CUT_BUF_INIT;
+	size_t n;
+	int ret = -1;
+
+	*kept_r = NULL;
+	*dropped_r = NULL;
+	while ((n = flags_word(&p, &w)) > 0) {
+		cut_buf *b = perm_keeps(perm, w, n) ? &kept : &dropped;
+
+		if ((b->len > 0 && cut_buf_puts(b, " ") < 0) ||
+		    cut_buf_append(b, w, n) < 0)
+			goto done;
+	}
+	if ((kept.data == NULL && cut_buf_puts(&kept, "") < 0) ||
+	    (dropped.data == NULL && cut_buf_puts(&dropped, "") < 0))
+		goto done;
+	*kept_r = cut_buf_steal(&kept);
+	*dropped_r = cut_buf_steal(&dropped);
+	ret = 0;
+done:
+	cut_buf_free(&kept);
+	cut_buf_free(&dropped);
+	return ret;
+}
+
+int sync_plan_flags_union(char **set, const char *more)
+{
+	const char *p = more != NULL ? more : "", *w;
+	cut_buf joined = CUT_BUF_INIT;
+	char *canon = NULL;
+	size_t n;
+	int missing = *set == NULL;
+
+	while (!missing && (n = flags_word(&p, &w)) > 0)
+		missing = !flags_has(*set, w, n);
+	if (!missing)
+		return 0;
+	if (cut_buf_puts(&joined, *set != NULL ? *set : "") < 0 ||
+	    cut_buf_puts(&joined, " ") < 0 ||
+	    cut_buf_puts(&joined, more != NULL ? more : "") < 0 ||
+	    sync_plan_flags_canon(joined.data, &canon) < 0) {
+		cut_buf_free(&joined);
+		return -1;
+	}
+	cut_buf_free(&joined);
+	free(*set);
+	*set = canon;
 	return 0;
 }
 
@@ -159,20 +233,6 @@ static int flags_match(const char *a, const char *b, const char *perm)
 		if (na != nb || strncasecmp(wa, wb, na) != 0)
 			return 0;
 	}
-}
-
-/* True when some flag of `flags` is not kept by host2. */
-static int flags_some_unkept(const char *flags, const char *perm)
-{
-	const char *p = flags != NULL ? flags : "", *w;
-	size_t n;
-
-	if (perm == NULL)
-		return 0;
-	while ((n = flags_word(&p, &w)) > 0)
-		if (!perm_keeps(perm, w, n))
-			return 1;
-	return 0;
 }
 
 /* ---- plan ---- */
@@ -333,8 +393,6 @@ int sync_plan_compute(const sync_msg *m1, size_t n1, const sync_msg *m2,
 
 		if (opts->delete1 && !m1[i].selected)
 			continue;
-		if (flags_some_unkept(m1[i].flags, perm))
-			p->n_flags_unkept++;
 		if (j == SYNC_PLAN_NONE) {
 			if (plan_add(p, &cap, SYNC_ACT_COPY, i, SYNC_PLAN_NONE,
 				     opts->delete1) < 0)

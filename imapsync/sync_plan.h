@@ -67,11 +67,15 @@ typedef struct sync_plan_opts {
 	int delete1;      /* postsync mode */
 	int update_flags; /* exact sync: bring host2 flags in line */
 	/* host2's PERMANENTFLAGS of the folder (RFC 3501 7.1), as sent
-	 * without parentheses.  NULL, "" (not sent) or a list with "\*"
-	 * means every flag and keyword is kept.  Otherwise flags host2
-	 * does not list cannot be stored there (the server ignores them,
-	 * RFC 3501 6.4.6): they are left out when flags are compared, so
-	 * that a sync does not try to set them again on every run. */
+	 * without parentheses.  NULL (not sent, or not known: EXAMINE) or a
+	 * list with "\*" means every flag and keyword is kept.  Otherwise
+	 * the keywords host2 does not list cannot be stored there (a server
+	 * ignores them, RFC 3501 6.4.6, or refuses the command): they are
+	 * left out when flags are compared, so that a sync does not try to
+	 * set them again on every run.  The system flags are always
+	 * compared.  "" (an empty list) keeps no keyword.  The engine sends
+	 * host1's flags through sync_plan_flags_keepable() with the same
+	 * list, so what is compared is what is sent. */
 	const char *permanentflags2;
 } sync_plan_opts;
 
@@ -83,8 +87,6 @@ typedef struct sync_plan {
 	size_t n_in_sync;    /* host1 messages (selected ones in delete1 mode)
 			      * already on host2 with the right flags */
 	uint64_t copy_bytes; /* sum of sizes to copy */
-	size_t n_flags_unkept; /* host1 messages (acted on) with flags that
-				* host2 cannot keep (permanentflags2) */
 } sync_plan;
 
 /**
@@ -108,6 +110,32 @@ void sync_plan_free(sync_plan **plan);
  * @return 0 or -1 (out of memory).
  */
 int sync_plan_flags_canon(const char *flags, char **canon_r);
+
+/**
+ * Splits a canonical flag list into what host2 can keep and what it
+ * cannot, by host2's PERMANENTFLAGS (RFC 3501 7.1): the system flags
+ * (\Seen \Answered \Flagged \Deleted \Draft) always, keywords only when
+ * `permanentflags` lists them (case-insensitively) or holds "\*".
+ * `permanentflags` as in sync_plan_opts.permanentflags2 (NULL: all kept).
+ * A server that is sent a keyword it cannot keep may ignore it or answer
+ * NO to the whole APPEND or STORE; the kept list is what to send.
+ * @param flags      canonical list (sync_plan_flags_canon()); \Recent is
+ *                   never in it
+ * @param kept_r     the flags host2 keeps, canonical, malloc'ed
+ * @param dropped_r  the keywords left out, canonical, malloc'ed ("" none)
+ * @return 0, or -1 (out of memory; both NULL).
+ */
+int sync_plan_flags_keepable(const char *flags, const char *permanentflags,
+			     char **kept_r, char **dropped_r);
+
+/**
+ * Adds the flags of the canonical list `more` to the canonical set *set
+ * (NULL: empty), which stays canonical (sorted, no duplicates); *set is
+ * reallocated only when something is added.  Used to name, once per
+ * folder, the keywords host2 cannot keep.
+ * @return 0, or -1 (out of memory; *set unchanged).
+ */
+int sync_plan_flags_union(char **set, const char *more);
 
 /** Name of an action kind: "copy", "flags", "delete2", "delete1". */
 const char *sync_plan_action_name(sync_action_kind kind);

@@ -377,7 +377,10 @@ static void test_round_trip(void)
 	CHECK(si.exists == 3 && si.uidnext == 4 && si.uidvalidity != 0, "select: %u %u %u",
 	      si.exists, si.uidnext, si.uidvalidity);
 	CHECK(si.highestmodseq > 0, "HIGHESTMODSEQ");
-	CHECK(strstr(si.permanentflags, "\\*") != NULL, "permanentflags %s", si.permanentflags);
+	CHECK(si.permanentflags_sent && strstr(si.permanentflags, "\\*") != NULL,
+	      "permanentflags %s", si.permanentflags);
+	CHECK(strstr(si.flags, "\\Seen") != NULL && strstr(si.flags, "$label1") != NULL,
+	      "FLAGS %s", si.flags);
 	MUST(imap_uid_search(c, "ALL", &uids, &nuids, &st) == 0, "%s", st.msg);
 	CHECK(nuids == 3 && uids[0] == 1 && uids[2] == 3, "search %zu", nuids);
 	free(uids);

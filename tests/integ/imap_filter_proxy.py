@@ -5,8 +5,9 @@ cannot be configured to be, without touching its mail.
 
 Usage: imap_filter_proxy.py --upstream HOST:PORT [--addr 127.0.0.1]
            [--portfile FILE] [--hide CAP]... [--no-appenduid]
-           [--no-uid-expunge] [--no-keywords] [--refuse-append]
-           [--on-deleted-store CMD] [--slow-append-end SECS]
+           [--no-uid-expunge] [--no-keywords] [--strict-keywords LIST]
+           [--refuse-append] [--on-deleted-store CMD]
+           [--slow-append-end SECS]
 
   --hide CAP           remove CAP from every CAPABILITY list the server
                        sends (untagged CAPABILITY and [CAPABILITY ...] codes)
@@ -17,6 +18,16 @@ Usage: imap_filter_proxy.py --upstream HOST:PORT [--addr 127.0.0.1]
                        "\\*" and every keyword, and keywords in APPEND and
                        STORE flag lists are dropped before the server sees
                        them (RFC 3501 7.1: unsupported flags are ignored)
+  --strict-keywords LIST
+                       a server with a fixed set of keywords that refuses
+                       others: PERMANENTFLAGS lose "\\*" and every keyword
+                       but those of LIST (comma-separated, may be empty),
+                       and an APPEND or STORE whose flag lists carry any
+                       other keyword is answered NO [CANNOT] by the relay
+                       itself (an APPEND with LITERAL+ is read whole
+                       first; after a synchronising literal the rest of
+                       the command is relayed unchecked).  An empty
+                       PERMANENTFLAGS (EXAMINE) is left as it is
   --refuse-append      answer every APPEND with NO [OVERQUOTA] itself (its
                        message data is read and dropped): a full mailbox
   --on-deleted-store CMD
@@ -51,6 +62,7 @@ CAPCODE_RE = re.compile(rb"\[CAPABILITY ([^\]]*)\]", re.I)
 APPENDUID_RE = re.compile(rb" ?\[APPENDUID [^\]]*\]", re.I)
 PERMFLAGS_RE = re.compile(rb"\[PERMANENTFLAGS \(([^)]*)\)\]", re.I)
 FLAGLIST_RE = re.compile(rb"\(([^()]*)\)")
+QUOTED_RE = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
 
 class Sink:
@@ -87,6 +99,19 @@ class Reader:
             self.buf = self.buf[k:]
             n -= k
 
+    def read_bytes(self, n):
+        out = Collect()
+        self.relay_bytes(n, out)
+        return b"".join(out.parts)
+
+
+class Collect:
+    def __init__(self):
+        self.parts = []
+
+    def sendall(self, data):
+        self.parts.append(data)
+
 
 def drop_caps(words, hide):
     return b" ".join(w for w in words.split(b" ") if w.upper() not in hide)
@@ -106,7 +131,25 @@ def server_text(seg, a):
             lambda m: b"[PERMANENTFLAGS (" + b" ".join(
                 f for f in m.group(1).split() if f.startswith(b"\\") and f != b"\\*") + b")]",
             seg)
+    if a.strict_keywords is not None:
+        seg = PERMFLAGS_RE.sub(lambda m: strict_permflags(m, a), seg)
     return seg
+
+
+def strict_permflags(m, a):
+    words = m.group(1).split()
+    if not words:
+        return m.group(0)
+    kept = [f for f in words if f.startswith(b"\\") and f != b"\\*"]
+    return b"[PERMANENTFLAGS (" + b" ".join(kept + a.strict_keywords) + b")]"
+
+
+def foreign_keywords(seg, a):
+    """Keywords in the flag lists of a command line outside the allowed set."""
+    allowed = {k.lower() for k in a.strict_keywords}
+    seg = QUOTED_RE.sub(b'""', seg)  # mailbox names, dates
+    return [f for m in FLAGLIST_RE.finditer(seg) for f in m.group(1).split()
+            if not f.startswith(b"\\") and f.lower() not in allowed]
 
 
 def client_text(seg, a, state):
@@ -156,7 +199,26 @@ def pump_client(down, up, a, hook_done):
             if a.no_uid_expunge and cmd.startswith(b"UID EXPUNGE"):
                 down.sendall(words[0] + b" BAD Unknown command UID EXPUNGE\r\n")
                 continue
-            if a.refuse_append and len(words) > 1 and words[1].upper() == b"APPEND":
+            is_append = len(words) > 1 and words[1].upper() == b"APPEND"
+            if a.strict_keywords is not None and (
+                    is_append or re.match(rb"\S+ (UID )?STORE ", ln, re.I)):
+                bad = foreign_keywords(ln, a)
+                parts = []
+                m = LITERAL_RE.search(ln)
+                while m and ln.endswith(b"+}\r\n"):
+                    parts += [ln, r.read_bytes(int(m.group(1)))]
+                    ln = r.line()
+                    if ln is None:
+                        return
+                    bad += foreign_keywords(ln, a)
+                    m = LITERAL_RE.search(ln)
+                if bad:
+                    # before a synchronising literal: instead of "+"
+                    down.sendall(words[0] + b" NO [CANNOT] Keyword not allowed in this "
+                                 b"mailbox: " + bad[0] + b"\r\n")
+                    continue
+                up.sendall(b"".join(parts))
+            if a.refuse_append and is_append:
                 m = LITERAL_RE.search(ln)
                 while m:
                     if not ln.endswith(b"+}\r\n"):
@@ -172,7 +234,7 @@ def pump_client(down, up, a, hook_done):
                     b"+FLAGS" in ln.upper() and b"\\DELETED" in ln.upper()):
                 hook_done[0] = True
                 subprocess.run(a.on_deleted_store, shell=True, check=False)
-            state = {"append": len(words) > 1 and words[1].upper() == b"APPEND"}
+            state = {"append": is_append}
             up.sendall(client_text(ln, a, state))
             m = LITERAL_RE.search(ln)
             while m:
@@ -210,6 +272,7 @@ def main():
     ap.add_argument("--no-appenduid", action="store_true")
     ap.add_argument("--no-uid-expunge", action="store_true")
     ap.add_argument("--no-keywords", action="store_true")
+    ap.add_argument("--strict-keywords", type=lambda v: [k.encode() for k in v.split(",") if k])
     ap.add_argument("--refuse-append", action="store_true")
     ap.add_argument("--on-deleted-store")
     ap.add_argument("--slow-append-end", type=float, default=0)

@@ -15,7 +15,11 @@
 #  - host2 without LITERAL+: streamed APPENDs (MULTIAPPEND) wait for each
 #    continuation, nothing hangs, host2 ends equal to host1;
 #  - host2 that keeps no keywords (PERMANENTFLAGS without \*): the sync
-#    succeeds and a second one neither copies nor updates flags.
+#    succeeds and a second one neither copies nor updates flags;
+#  - host2 with a fixed keyword set that refuses APPENDs and STOREs with
+#    other keywords: those are not sent (one warning names them), system
+#    flags arrive, the next run does nothing; a dry run names them as
+#    ones that may be dropped.
 # Env: SYNC_COMPAT_USER (default user12), CUTOVER_BIN.
 # shellcheck source=tests/integ/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -176,3 +180,55 @@ sync_via - "$PORT_nokw2" --delete2 --json >"$T/k2.json" 2>"$T/k2.err" || { cat "
 assert_eq 0 "$(json_total copied <"$T/k2.json")" "copied by the second sync"
 assert_eq 0 "$(json_total flags_updated <"$T/k2.json")" "flags updated by the second sync"
 assert_eq 0 "$(json_total deleted2 <"$T/k2.json")" "deleted by the second sync"
+
+note "host2 refuses keywords outside its PERMANENTFLAGS (no \\*): they are not sent"
+# A server with a fixed keyword set ($Forwarded) that answers NO to an
+# APPEND or STORE carrying any other keyword: sending $label1 or custom
+# would fail the folder on every run.
+reset 2
+"$PYTHON" "$S/gen_corpus.py" append "${C1[@]}" --folder Keywords --count 3 --tag KWSTRICT --seed 9 --age 3600 >/dev/null
+KW1=INBOX.Keywords
+$LAB_DOVEADM1 flags add -u "$U" '\Seen \Flagged $label1 custom $Forwarded' mailbox "$KW1" uid 1
+$LAB_DOVEADM1 flags add -u "$U" '\Answered \Draft custom' mailbox "$KW1" uid 2
+kwflags() { # kwflags DOVEADM MAILBOX: each message's flags, by subject
+	# shellcheck disable=SC2086 # command prefix
+	$1 -f tab fetch -u "$U" 'hdr.subject flags' mailbox "$2" all | tail -n +2 |
+		"$PYTHON" -c '
+import sys
+for line in sys.stdin:
+    subj, _, flags = line.rstrip("\n").partition("\t")
+    fl = sorted(f.lower() for f in flags.split() if f != "\\Recent")
+    print(subj.strip(), " ".join(fl))' | sort
+}
+kwsystem() { # the same without keywords
+	kwflags "$@" | sed -E 's/ [^ \\][^ ]*//g'
+}
+proxy strictkw2 "$LAB_HOST2" --strict-keywords '$Forwarded'
+sync_via - "$PORT_strictkw2" --delete2 --folder "$KW1" --json >"$T/sk1.json" 2>"$T/sk1.err" ||
+	{ cat "$T/sk1.err"; fail "sync to a host2 refusing keywords failed"; }
+assert_eq 3 "$(json_total copied <"$T/sk1.json")" "copied to the host2 refusing keywords"
+assert_contains "$(cat "$T/sk1.err")" "cannot keep the keywords \$label1 custom ("
+assert_eq 1 "$(grep -a -c 'cannot keep' "$T/sk1.err")" "warnings naming the keywords"
+assert_eq "$(kwsystem "$LAB_DOVEADM1" "$KW1")" "$(kwsystem "$LAB_DOVEADM2" Keywords)" "system flags on host2"
+assert_contains "$(kwflags "$LAB_DOVEADM2" Keywords)" "\$forwarded \\flagged \\seen" "host2 flags"
+assert_not_contains "$(kwflags "$LAB_DOVEADM2" Keywords)" "label1" "host2 flags"
+assert_not_contains "$(kwflags "$LAB_DOVEADM2" Keywords)" "custom" "host2 flags"
+assert_contains "$(kwflags "$LAB_DOVEADM1" "$KW1")" "\$label1" "host1 flags"
+note "the second run copies and stores nothing"
+sync_via - "$PORT_strictkw2" --delete2 --folder "$KW1" --json >"$T/sk2.json" 2>"$T/sk2.err" ||
+	{ cat "$T/sk2.err"; fail "second sync to a host2 refusing keywords failed"; }
+assert_eq 0 "$(json_total copied <"$T/sk2.json")" "copied by the second sync"
+assert_eq 0 "$(json_total flags_updated <"$T/sk2.json")" "flags updated by the second sync"
+assert_eq 0 "$(json_total deleted2 <"$T/sk2.json")" "deleted by the second sync"
+assert_eq 3 "$(json_total in_sync <"$T/sk2.json")" "in sync after the second sync"
+note "a flag change on host1 is stored without the refused keywords"
+$LAB_DOVEADM1 flags add -u "$U" '\Flagged $label1' mailbox "$KW1" uid 3
+sync_via - "$PORT_strictkw2" --delete2 --folder "$KW1" --json >"$T/sk3.json" 2>"$T/sk3.err" ||
+	{ cat "$T/sk3.err"; fail "flag update to a host2 refusing keywords failed"; }
+assert_eq 1 "$(json_total flags_updated <"$T/sk3.json")" "flags updated"
+assert_eq "$(kwsystem "$LAB_DOVEADM1" "$KW1")" "$(kwsystem "$LAB_DOVEADM2" Keywords)" "system flags on host2 after the update"
+note "dry run: EXAMINE says nothing about keywords; those not in host2's FLAGS may be dropped"
+sync_via - "$PORT_strictkw2" --delete2 --folder "$KW1" --dry-run --json >"$T/sk4.json" 2>"$T/sk4.err" ||
+	{ cat "$T/sk4.err"; fail "dry run to a host2 refusing keywords failed"; }
+assert_contains "$(cat "$T/sk4.err")" "may be dropped"
+assert_contains "$(grep -a 'may be dropped' "$T/sk4.err")" "\$label1 custom ("

@@ -803,6 +803,81 @@ static void test_fetch_routing(void **state)
 	fake_finish(&f);
 }
 
+/* ---- SELECT/EXAMINE: FLAGS and PERMANENTFLAGS (RFC 3501 7.1, 7.2.6) ---- */
+
+static void script_select_flags(fake *f)
+{
+	fake_send(f, "* OK [CAPABILITY IMAP4rev1 LITERAL+] ready\r\n");
+	if (fake_expect(f, "LOGIN") < 0)
+		return;
+	fake_send(f, "%T OK Logged in\r\n");
+	if (fake_expect(f, "SELECT \"INBOX\"") < 0)
+		return;
+	fake_send(f, "* FLAGS (\\Answered \\Seen $label1 custom)\r\n"
+		     "* OK [PERMANENTFLAGS (\\Seen $label1)] Limited\r\n"
+		     "* 2 EXISTS\r\n%T OK [READ-WRITE] done\r\n");
+	if (fake_expect(f, "EXAMINE \"INBOX\"") < 0)
+		return;
+	fake_send(f, "* FLAGS (\\Seen)\r\n* OK [PERMANENTFLAGS ()] Read-only\r\n"
+		     "%T OK [READ-ONLY] done\r\n");
+	if (fake_expect(f, "SELECT \"Plain\"") < 0)
+		return;
+	fake_send(f, "* 0 EXISTS\r\n%T OK [READ-WRITE] done\r\n");
+	if (fake_expect(f, "SELECT \"Many\"") < 0)
+		return;
+	{
+		/* 600 keywords: longer than imap_select_info can hold */
+		size_t cap = 600 * 7 + 64, n;
+		char *big = malloc(cap);
+
+		if (big == NULL)
+			return;
+		n = (size_t)snprintf(big, cap, "* OK [PERMANENTFLAGS (\\Seen");
+		for (int i = 0; i < 600; i++)
+			n += (size_t)snprintf(big + n, cap - n, " kw%04d", i);
+		n += (size_t)snprintf(big + n, cap - n, ")] x\r\n");
+		if (write(f->fd, big, n) != (ssize_t)n)
+			fake_err(f, "write failed; ");
+		free(big);
+	}
+	fake_send(f, "%T OK [READ-WRITE] done\r\n");
+}
+
+static void test_select_flags(void **state)
+{
+	fake f;
+	imap_client_opts o;
+	imap_client *c = NULL;
+	cut_status st;
+	imap_select_info si;
+
+	(void)state;
+	fake_start(&f, script_select_flags);
+	o = fake_opts(&f, IMAP_TLS_NONE);
+	assert_int_equal(imap_client_connect_login(&o, "kim", "pw", &c, &st), 0);
+	assert_int_equal(imap_select(c, "INBOX", 0, 0, &si, &st), 0);
+	assert_int_equal(si.exists, 2);
+	assert_false(si.read_only);
+	assert_true(si.permanentflags_sent);
+	assert_string_equal(si.permanentflags, "\\Seen $label1");
+	assert_string_equal(si.flags, "\\Answered \\Seen $label1 custom");
+	/* an empty list is sent, not absent */
+	assert_int_equal(imap_select(c, "INBOX", 1, 0, &si, &st), 0);
+	assert_true(si.read_only);
+	assert_true(si.permanentflags_sent);
+	assert_string_equal(si.permanentflags, "");
+	assert_string_equal(si.flags, "\\Seen");
+	assert_int_equal(imap_select(c, "Plain", 0, 0, &si, &st), 0);
+	assert_false(si.permanentflags_sent);
+	assert_string_equal(si.flags, "");
+	/* too long to keep whole: counts as not sent, never as a part */
+	assert_int_equal(imap_select(c, "Many", 0, 0, &si, &st), 0);
+	assert_false(si.permanentflags_sent);
+	assert_string_equal(si.permanentflags, "");
+	imap_client_free(&c);
+	fake_finish(&f);
+}
+
 /* ---- UTF8=ACCEPT (RFC 6855): names in UTF-8 on the wire ---- */
 
 static void script_utf8(fake *f)
@@ -1010,6 +1085,7 @@ int main(void)
 		cmocka_unit_test(test_fetch_routing),
 		cmocka_unit_test(test_fetch_star),
 		cmocka_unit_test(test_utf8_accept),
+		cmocka_unit_test(test_select_flags),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

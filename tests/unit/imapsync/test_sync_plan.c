@@ -188,6 +188,7 @@ static void test_permanentflags(void **state)
 	sync_msg m1[] = {msg(1, 10, "$Label1 \\Seen"), msg(2, 11, "$Label1 \\Flagged"),
 			 msg(3, 12, "$Other")};
 	sync_msg m2[] = {msg(1, 5, "\\Seen"), msg(2, 6, "")};
+	sync_msg d1[] = {msg(1, 10, "\\Draft")}, d2[] = {msg(1, 5, "")};
 	sync_plan_opts o = {.delete2 = 1, .update_flags = 1,
 			    .permanentflags2 = "\\Answered \\Flagged \\Deleted \\Seen \\Draft"};
 	sync_plan *p = NULL;
@@ -199,16 +200,20 @@ static void test_permanentflags(void **state)
 	assert_int_equal(p->n_flags, 1); /* \Flagged is kept, so it is set */
 	assert_int_equal(p->n_copy, 1);
 	assert_int_equal(p->n_delete2, 0);
-	assert_int_equal(p->n_flags_unkept, 3);
+	sync_plan_free(&p);
+	/* an empty list: no keyword either */
+	o.permanentflags2 = "";
+	assert_int_equal(sync_plan_compute(m1, 3, m2, 2, &o, &p, &st), 0);
+	assert_int_equal(p->n_in_sync, 1);
+	assert_int_equal(p->n_flags, 1);
 	sync_plan_free(&p);
 	/* "\*": every keyword is kept, so they are set */
 	o.permanentflags2 = "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*";
 	assert_int_equal(sync_plan_compute(m1, 3, m2, 2, &o, &p, &st), 0);
 	assert_int_equal(p->n_flags, 2);
-	assert_int_equal(p->n_flags_unkept, 0);
 	sync_plan_free(&p);
 	/* not sent (RFC 3501 7.1: all flags can be changed permanently) */
-	o.permanentflags2 = "";
+	o.permanentflags2 = NULL;
 	assert_int_equal(sync_plan_compute(m1, 3, m2, 2, &o, &p, &st), 0);
 	assert_int_equal(p->n_flags, 2);
 	sync_plan_free(&p);
@@ -216,8 +221,66 @@ static void test_permanentflags(void **state)
 	o.permanentflags2 = "\\Seen \\Flagged $label1";
 	assert_int_equal(sync_plan_compute(m1, 3, m2, 2, &o, &p, &st), 0);
 	assert_int_equal(p->n_flags, 2);
-	assert_int_equal(p->n_flags_unkept, 1); /* $Other */
 	sync_plan_free(&p);
+	/* system flags are always compared, listed or not */
+	o.permanentflags2 = "$label1";
+	assert_int_equal(sync_plan_compute(d1, 1, d2, 1, &o, &p, &st), 0);
+	assert_int_equal(p->n_flags, 1);
+	sync_plan_free(&p);
+}
+
+static void keepable(const char *flags, const char *perm, const char *kept,
+		     const char *dropped)
+{
+	char *k = NULL, *d = NULL;
+
+	assert_int_equal(sync_plan_flags_keepable(flags, perm, &k, &d), 0);
+	assert_string_equal(k, kept);
+	assert_string_equal(d, dropped);
+	free(k);
+	free(d);
+}
+
+static void test_flags_keepable(void **state)
+{
+	const char *all = "$label1 \\Answered \\Deleted \\Draft \\Flagged \\Seen custom";
+
+	(void)state;
+	/* no keywords: the system flags go, the keywords stay behind */
+	keepable(all, "\\Answered \\Flagged \\Deleted \\Seen \\Draft",
+		 "\\Answered \\Deleted \\Draft \\Flagged \\Seen", "$label1 custom");
+	/* an empty list: still every system flag */
+	keepable(all, "", "\\Answered \\Deleted \\Draft \\Flagged \\Seen", "$label1 custom");
+	/* a listed keyword is kept, case-insensitively, in host1's spelling */
+	keepable("$Label1 \\Seen custom", "\\Seen $LABEL1", "$Label1 \\Seen", "custom");
+	/* "\*" anywhere, or no PERMANENTFLAGS at all: everything */
+	keepable(all, "\\Seen \\* $label1", all, "");
+	keepable(all, NULL, all, "");
+	/* nothing to send */
+	keepable("", "\\Seen", "", "");
+	keepable(NULL, "\\Seen", "", "");
+	keepable("custom", "\\Seen", "", "custom");
+	/* a keyword that only starts like a listed one is not listed */
+	keepable("$label10 $label1", "$label1", "$label1", "$label10");
+}
+
+static void test_flags_union(void **state)
+{
+	char *set = NULL, *before;
+
+	(void)state;
+	assert_int_equal(sync_plan_flags_union(&set, ""), 0);
+	assert_string_equal(set, "");
+	assert_int_equal(sync_plan_flags_union(&set, "custom"), 0);
+	assert_int_equal(sync_plan_flags_union(&set, "$label1 custom"), 0);
+	assert_string_equal(set, "$label1 custom");
+	/* nothing new: the same string, not reallocated */
+	before = set;
+	assert_int_equal(sync_plan_flags_union(&set, "CUSTOM"), 0);
+	assert_ptr_equal(set, before);
+	assert_int_equal(sync_plan_flags_union(&set, "$Junk"), 0);
+	assert_string_equal(set, "$Junk $label1 custom");
+	free(set);
 }
 
 int main(void)
@@ -230,6 +293,8 @@ int main(void)
 		cmocka_unit_test(test_delete1),
 		cmocka_unit_test(test_flags_batched),
 		cmocka_unit_test(test_permanentflags),
+		cmocka_unit_test(test_flags_keepable),
+		cmocka_unit_test(test_flags_union),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
