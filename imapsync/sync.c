@@ -19,6 +19,7 @@
 #include "imapsync/identity.h"
 #include "imapsync/sync_inflight.h"
 #include "imapsync/sync_state.h"
+#include "imapsync/sync_uidcache.h"
 #include "imapsync/utf7.h"
 
 /* A UID set longer than this is split over several commands (Dovecot's
@@ -46,6 +47,7 @@ typedef struct sync_run {
 	const char *folder_display;
 	uint64_t copies_ended;
 	sync_state *state; /* NULL: no state, full comparisons */
+	const char *state_path; /* its file, with state */
 	int condstore;     /* both servers offer CONDSTORE */
 	char mode[16];     /* sync mode, part of each state entry */
 	sync_inflight *inflight; /* NULL: no record of APPENDs in flight */
@@ -193,9 +195,12 @@ static void sync_list_free(sync_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static int list_on_msg(void *ctx, const imap_fetch_msg *fm, cut_status *st)
+/* Appends one message to a listing; flags as sent (canonicalised here),
+ * idate the INTERNALDATE as sent. */
+static int list_add(sync_list *l, uint32_t uid, const char *flags,
+		    const char *idate, int64_t epoch, uint64_t size,
+		    const identity *id, cut_status *st)
 {
-	sync_list *l = ctx;
 	sync_msg *m;
 
 	if (l->n == l->cap) {
@@ -220,28 +225,17 @@ static int list_on_msg(void *ctx, const imap_fetch_msg *fm, cut_status *st)
 	memset(m, 0, sizeof(*m));
 	l->flags[l->n] = NULL;
 	l->idate[l->n] = NULL;
-	if (fm->uid == 0 || fm->internaldate == NULL || !fm->has_size)
-		return cut_status_set(st, CUT_TEMP, CUT_SCOPE_FOLDER,
-				      "%s: FETCH response for message %u lacks UID, "
-				      "INTERNALDATE or RFC822.SIZE",
-				      l->server != NULL ? l->server : "server", fm->seq);
-	if (sync_plan_flags_canon(fm->flags, &l->flags[l->n]) < 0)
+	if (sync_plan_flags_canon(flags, &l->flags[l->n]) < 0)
 		goto oom;
-	l->idate[l->n] = strdup(fm->internaldate);
+	l->idate[l->n] = strdup(idate);
 	if (l->idate[l->n] == NULL) {
 		free(l->flags[l->n]);
 		goto oom;
 	}
-	if (identity_compute(fm->header != NULL ? fm->header : "",
-			     fm->header != NULL ? fm->header_len : 0, fm->size,
-			     &m->id, NULL, NULL, 0, st) < 0) {
-		free(l->flags[l->n]);
-		free(l->idate[l->n]);
-		return -1;
-	}
-	m->uid = fm->uid;
-	m->size = fm->size;
-	m->internaldate = fm->internaldate_epoch;
+	m->id = *id;
+	m->uid = uid;
+	m->size = size;
+	m->internaldate = epoch;
 	m->flags = l->flags[l->n];
 	l->n++;
 	return 0;
@@ -250,13 +244,33 @@ oom:
 			      "out of memory listing messages");
 }
 
+static int list_on_msg(void *ctx, const imap_fetch_msg *fm, cut_status *st)
+{
+	sync_list *l = ctx;
+	identity id;
+
+	if (fm->uid == 0 || fm->internaldate == NULL || !fm->has_size)
+		return cut_status_set(st, CUT_TEMP, CUT_SCOPE_FOLDER,
+				      "%s: FETCH response for message %u lacks UID, "
+				      "INTERNALDATE or RFC822.SIZE",
+				      l->server != NULL ? l->server : "server", fm->seq);
+	if (identity_compute(fm->header != NULL ? fm->header : "",
+			     fm->header != NULL ? fm->header_len : 0, fm->size,
+			     &id, NULL, NULL, 0, st) < 0)
+		return -1;
+	return list_add(l, fm->uid, fm->flags, fm->internaldate,
+			fm->internaldate_epoch, fm->size, &id, st);
+}
+
 static void list_fetch_done(void *ctx, const imap_resp *tagged,
 			    const cut_status *st)
 {
 	cut_status *out = ctx;
 
 	(void)tagged;
-	cut_status_copy(out, st);
+	/* several commands may share out: the first failure stays */
+	if (!cut_status_failed(out))
+		cut_status_copy(out, st);
 }
 
 /*
@@ -304,6 +318,327 @@ static int sync_list_both(sync_run *r, uint32_t exists1, sync_list *l1,
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- listing through the UID cache (sync_uidcache.h) ---- */
+
+/* One side of a changed folder listed as UID FLAGS first. */
+typedef struct cached_side {
+	sync_list *l;
+	const sync_uidcache_side *cache;
+	uint32_t *missing; /* UIDs the cache does not know */
+	size_t n_missing, cap_missing;
+	size_t answered;   /* FETCH responses to the UID FLAGS listing */
+} cached_side;
+
+static int cached_on_msg(void *ctx, const imap_fetch_msg *fm, cut_status *st)
+{
+	cached_side *cs = ctx;
+	const sync_uidcache_entry *e;
+
+	if (fm->uid == 0 || fm->flags == NULL)
+		return cut_status_set(st, CUT_TEMP, CUT_SCOPE_FOLDER,
+				      "%s: FETCH response for message %u lacks UID "
+				      "or FLAGS",
+				      cs->l->server != NULL ? cs->l->server : "server",
+				      fm->seq);
+	cs->answered++;
+	e = sync_uidcache_find(cs->cache, fm->uid);
+	if (e != NULL)
+		return list_add(cs->l, e->uid, fm->flags, e->idate, e->epoch, e->size,
+				&e->id, st);
+	if (cs->n_missing == cs->cap_missing) {
+		size_t ncap = cs->cap_missing ? 2 * cs->cap_missing : 64;
+		uint32_t *nm = realloc(cs->missing, ncap * sizeof(*nm));
+
+		if (nm == NULL)
+			return cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER,
+					      "out of memory listing messages");
+		cs->missing = nm;
+		cs->cap_missing = ncap;
+	}
+	cs->missing[cs->n_missing++] = fm->uid;
+	return 0;
+}
+
+/* Whether a side's cache may stand for what the server would answer: the
+ * same UIDVALIDITY (RFC 3501 2.3.1.1) and no UID the server cannot have
+ * given yet (at or above its UIDNEXT). */
+static int uidcache_usable(const sync_uidcache_side *s, const imap_select_info *i,
+			   const char *server, const char *name)
+{
+	if (s->uidvalidity == 0 || s->n == 0)
+		return 0;
+	if (s->uidvalidity != i->uidvalidity) {
+		cut_debug("%s %s: UID cache not used: UIDVALIDITY %u, cached for %u",
+			  server, name, i->uidvalidity, s->uidvalidity);
+		return 0;
+	}
+	if (i->uidnext == 0 || s->e[s->n - 1].uid >= i->uidnext) {
+		cut_debug("%s %s: UID cache not used: it holds UID %u, UIDNEXT is %u",
+			  server, name, s->e[s->n - 1].uid, i->uidnext);
+		return 0;
+	}
+	return 1;
+}
+
+/* Queues UID FETCHes of req's items for uids (sorted, unique; NULL: 1:*),
+ * one command per SYNC_UIDSET_MAX characters of set. */
+static int list_queue(imap_client *c, imap_fetch_req *req, const uint32_t *uids,
+		      size_t n, cut_status *done_st, cut_status *st)
+{
+	cut_buf set = CUT_BUF_INIT;
+	size_t pos = 0;
+	int ret = 0;
+
+	if (uids == NULL) {
+		req->uid_set = "1:*";
+		return imap_uid_fetch_async(c, req, list_fetch_done, done_st, st);
+	}
+	while (ret == 0 && pos < n) {
+		if (uidset_next(uids, n, &pos, &set) < 0) {
+			ret = cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER,
+					     "out of memory listing messages");
+			break;
+		}
+		req->uid_set = set.data;
+		ret = imap_uid_fetch_async(c, req, list_fetch_done, done_st, st);
+	}
+	cut_buf_free(&set);
+	return ret;
+}
+
+/* Runs both clients dry and returns the first failure. */
+static int list_run(sync_run *r, int ret, cut_status *s1, cut_status *s2,
+		    cut_status *st)
+{
+	if (imap_client_run(r->c1, ret < 0 ? NULL : st) < 0)
+		ret = -1;
+	if (imap_client_run(r->c2, ret < 0 ? NULL : st) < 0)
+		ret = -1;
+	if (ret < 0)
+		return -1;
+	if (cut_status_failed(s1)) {
+		cut_status_copy(st, s1);
+		return -1;
+	}
+	if (cut_status_failed(s2)) {
+		cut_status_copy(st, s2);
+		return -1;
+	}
+	return 0;
+}
+
+static int sync_msg_uid_cmp(const void *a, const void *b, void *arg)
+{
+	const sync_list *l = arg;
+	uint32_t x = l->m[*(const size_t *)a].uid, y = l->m[*(const size_t *)b].uid;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sorts a listing by UID.  @return 0, 1 when a UID is there twice, -1
+ * when out of memory. */
+static int sync_list_sort(sync_list *l)
+{
+	size_t *ix = malloc((l->n + 1) * sizeof(*ix));
+	sync_msg *m = malloc((l->n + 1) * sizeof(*m));
+	char **fl = malloc((l->n + 1) * sizeof(*fl));
+	char **id = malloc((l->n + 1) * sizeof(*id));
+	int ret = -1;
+
+	if (ix == NULL || m == NULL || fl == NULL || id == NULL)
+		goto done;
+	for (size_t i = 0; i < l->n; i++)
+		ix[i] = i;
+	qsort_r(ix, l->n, sizeof(*ix), sync_msg_uid_cmp, l);
+	for (size_t i = 0; i < l->n; i++) {
+		m[i] = l->m[ix[i]];
+		fl[i] = l->flags[ix[i]];
+		id[i] = l->idate[ix[i]];
+	}
+	memcpy(l->m, m, l->n * sizeof(*m));
+	memcpy(l->flags, fl, l->n * sizeof(*fl));
+	memcpy(l->idate, id, l->n * sizeof(*id));
+	ret = 0;
+	for (size_t i = 1; i < l->n; i++)
+		if (l->m[i].uid == l->m[i - 1].uid)
+			ret = 1;
+done:
+	free(ix);
+	free(m);
+	free(fl);
+	free(id);
+	return ret;
+}
+
+/*
+ * Lists a changed folder pair like sync_list_both(), using the UID cache
+ * where it applies: a side whose cache is usable is listed with
+ * `UID FETCH 1:* (UID FLAGS)` (Dovecot answers from its index, without
+ * opening message files), identity, size and INTERNALDATE coming from
+ * the cache, and the full items fetched only for the UIDs the cache does
+ * not know.  The result must add up -- as many answers as SELECT's
+ * EXISTS, one full answer for each UID asked, no UID twice -- or that
+ * side is listed again in full: a concurrent change or a wrong cache
+ * costs time, never a message.  l2 NULL: host2 is not listed.
+ */
+static int sync_list_cached(sync_run *r, const folder_pair *p,
+			    const sync_uidcache *cache,
+			    const imap_select_info *i1, sync_list *l1,
+			    const imap_select_info *i2, sync_list *l2,
+			    cut_status *st)
+{
+	const imap_select_info *info[2] = {i1, i2};
+	sync_list *l[2] = {l1, l2};
+	imap_client *c[2] = {r->c1, r->c2};
+	const char *name[2] = {p->name1, p->name2};
+	cached_side cs[2];
+	int use[2], full[2] = {0, 0}, again[2] = {0, 0};
+	imap_fetch_req flags_req, full_req;
+	cut_status ds[2];
+	int ret = 0;
+
+	memset(cs, 0, sizeof(cs));
+	for (int k = 0; k < 2; k++) {
+		use[k] = l[k] != NULL && info[k]->exists > 0 &&
+			 uidcache_usable(&cache->s[k], info[k], k ? "host2" : "host1",
+					 name[k]);
+		if (l[k] != NULL)
+			l[k]->server = imap_client_name(c[k]);
+		cs[k].l = l[k];
+		cs[k].cache = &cache->s[k];
+	}
+	if (!use[0] && !use[1])
+		return sync_list_both(r, i1->exists, l1, i2->exists, l2, st);
+
+	memset(&flags_req, 0, sizeof(flags_req));
+	flags_req.items = IMAP_FETCH_FLAGS;
+	flags_req.on_msg = cached_on_msg;
+	memset(&full_req, 0, sizeof(full_req));
+	full_req.items = IMAP_FETCH_FLAGS | IMAP_FETCH_INTERNALDATE |
+			 IMAP_FETCH_SIZE | IMAP_FETCH_HEADER;
+	full_req.header_fields = IDENTITY_HEADER_FIELDS;
+	full_req.on_msg = list_on_msg;
+
+	/* 1: UID FLAGS where the cache is usable, the full listing elsewhere */
+	cut_status_clear(&ds[0]);
+	cut_status_clear(&ds[1]);
+	for (int k = 0; k < 2 && ret == 0; k++) {
+		if (l[k] == NULL || info[k]->exists == 0)
+			continue;
+		if (use[k]) {
+			flags_req.ctx = &cs[k];
+			ret = list_queue(c[k], &flags_req, NULL, 0, &ds[k], st);
+		} else {
+			full_req.ctx = l[k];
+			ret = list_queue(c[k], &full_req, NULL, 0, &ds[k], st);
+		}
+	}
+	if (list_run(r, ret, &ds[0], &ds[1], st) < 0)
+		goto fail;
+
+	/* 2: the full items of the UIDs the cache does not know */
+	cut_status_clear(&ds[0]);
+	cut_status_clear(&ds[1]);
+	for (int k = 0; k < 2 && ret == 0; k++) {
+		if (!use[k])
+			continue;
+		if (cs[k].answered != info[k]->exists) {
+			cut_debug("%s %s: UID cache not used: %zu messages listed, SELECT "
+				  "said %u",
+				  k ? "host2" : "host1", name[k], cs[k].answered,
+				  info[k]->exists);
+			full[k] = 1;
+			continue;
+		}
+		cut_debug("%s %s: %zu of %zu messages from the UID cache, %zu listed "
+			  "in full",
+			  k ? "host2" : "host1", name[k], l[k]->n, cs[k].answered,
+			  cs[k].n_missing);
+		if (cs[k].n_missing == 0)
+			continue;
+		qsort(cs[k].missing, cs[k].n_missing, sizeof(uint32_t), u32_cmp);
+		full_req.ctx = l[k];
+		ret = list_queue(c[k], &full_req, cs[k].missing, cs[k].n_missing,
+				 &ds[k], st);
+	}
+	if (list_run(r, ret, &ds[0], &ds[1], st) < 0)
+		goto fail;
+	for (int k = 0; k < 2; k++) {
+		int sorted;
+
+		if (!use[k] || full[k])
+			continue;
+		sorted = sync_list_sort(l[k]);
+		if (sorted < 0) {
+			cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER,
+				       "out of memory listing messages");
+			goto fail;
+		}
+		if (sorted > 0 || l[k]->n != cs[k].answered) {
+			cut_debug("%s %s: UID cache not used: %zu messages from the cache "
+				  "and the full listing, %zu listed",
+				  k ? "host2" : "host1", name[k], l[k]->n, cs[k].answered);
+			full[k] = 1;
+		}
+	}
+
+	/* 3: a side that did not add up, listed again in full */
+	for (int k = 0; k < 2; k++)
+		if (full[k]) {
+			sync_list_free(l[k]);
+			again[k] = 1;
+		}
+	if ((again[0] || again[1]) &&
+	    sync_list_both(r, again[0] ? i1->exists : 0, again[0] ? l1 : NULL,
+			   again[1] ? i2->exists : 0, again[1] ? l2 : NULL, st) < 0)
+		goto fail;
+	free(cs[0].missing);
+	free(cs[1].missing);
+	return 0;
+fail:
+	free(cs[0].missing);
+	free(cs[1].missing);
+	return -1;
+}
+
+/*
+ * Replaces the pair's cache with what the servers answered in this run:
+ * host1's listing, host2's listing and the listing of host2's messages
+ * from its UIDNEXT at the start of the folder on (this run's copies),
+ * l2new, and saves it.  Failures only cost the next run time.
+ */
+static void sync_uidcache_store(sync_uidcache *cache, const char *path,
+				const imap_select_info *i1, const sync_list *l1,
+				const imap_select_info *i2, const sync_list *l2,
+				const sync_list *l2new)
+{
+	const sync_list *ls[3] = {l1, l2, l2new};
+	cut_status st;
+
+	sync_uidcache_reset(&cache->s[0], i1->uidvalidity);
+	sync_uidcache_reset(&cache->s[1], i2->uidvalidity);
+	for (int k = 0; k < 3; k++) {
+		sync_uidcache_side *s = &cache->s[k ? 1 : 0];
+
+		for (size_t i = 0; i < ls[k]->n; i++) {
+			const sync_msg *m = &ls[k]->m[i];
+
+			if (k == 2 && m->uid < i2->uidnext)
+				continue; /* n:* answers the highest UID below n too */
+			if (sync_uidcache_add(s, m->uid, m->size, m->internaldate, &m->id,
+					      ls[k]->idate[i]) < 0) {
+				sync_uidcache_reset(s, 0);
+				break;
+			}
+		}
+	}
+	for (int k = 0; k < 2; k++)
+		if (sync_uidcache_sort(&cache->s[k]) < 0)
+			sync_uidcache_reset(&cache->s[k], 0);
+	if (sync_uidcache_save(cache, path, &st) < 0)
+		cut_warn("%s: the next run lists this folder in full", st.msg);
 }
 
 /* ---- copy: host1 bodies streamed into host2 APPENDs ---- */
@@ -1268,7 +1603,9 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 {
 	const sync_opts *o = r->o;
 	imap_select_info i1, i2;
-	sync_list l1 = {0}, l2 = {0}, l2b = {0};
+	sync_list l1 = {0}, l2 = {0}, l2b = {0}, l2new = {0};
+	sync_uidcache *cache = NULL;
+	char *cache_path = NULL;
 	sync_plan *plan = NULL, *plan2 = NULL;
 	sync_plan_opts po;
 	sync_folder f = {r, p, fr, &l1, 0, NULL, 0, 0, 0, 0};
@@ -1319,9 +1656,25 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 		/* Until this pair is in sync again it has no entry: a crash
 		 * leaves it compared in full next time. */
 		sync_state_drop(r->state, p->name1, p->name2);
+		if (host2_exists) {
+			cut_status cst;
+
+			cut_status_clear(&cst);
+			cache_path = sync_uidcache_path(r->state_path, p->name1, p->name2);
+			if (cache_path == NULL ||
+			    sync_uidcache_load(cache_path, p->name1, p->name2, &cache,
+					       &cst) < 0) {
+				cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER, "out of memory");
+				goto folder_fail;
+			}
+			if (cut_status_failed(&cst))
+				cut_warn("%s: the folder is listed in full", cst.msg);
+		}
 	}
-	if (sync_list_both(r, i1.exists, &l1, i2.exists, host2_exists ? &l2 : NULL,
-			   st) < 0)
+	if (cache != NULL
+		    ? sync_list_cached(r, p, cache, &i1, &l1, &i2, &l2, st) < 0
+		    : sync_list_both(r, i1.exists, &l1, i2.exists,
+				     host2_exists ? &l2 : NULL, st) < 0)
 		goto folder_fail;
 
 	if (o->delete1) {
@@ -1437,6 +1790,31 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 		if (sync_delete_kind(&f, confirmed, SYNC_ACT_DELETE1, &l1, st) < 0)
 			sync_folder_error(fr, "%s", st->msg);
 	}
+	if (cache != NULL) {
+		/* host2's copies, as host2 answers for them, for the next run */
+		if (fr->c.copied > 0 && i2.uidnext > 0) {
+			char set[24];
+			imap_fetch_req req;
+			cut_status lst;
+
+			snprintf(set, sizeof(set), "%u:*", i2.uidnext);
+			memset(&req, 0, sizeof(req));
+			req.uid_set = set;
+			req.items = IMAP_FETCH_FLAGS | IMAP_FETCH_INTERNALDATE |
+				    IMAP_FETCH_SIZE | IMAP_FETCH_HEADER;
+			req.header_fields = IDENTITY_HEADER_FIELDS;
+			req.on_msg = list_on_msg;
+			req.ctx = &l2new;
+			l2new.server = imap_client_name(r->c2);
+			cut_status_clear(&lst);
+			if (imap_uid_fetch(r->c2, &req, &lst) < 0) {
+				cut_debug("%s: this run's copies not in the UID cache: %s",
+					  p->name2, lst.msg);
+				sync_list_free(&l2new);
+			}
+		}
+		sync_uidcache_store(cache, cache_path, &i1, &l1, &i2, &l2, &l2new);
+	}
 	if (r->state != NULL && fr->error == NULL && fr->c.failed == 0)
 		sync_state_record(r, p, &i1, l1.n,
 				  o->delete2 ? l1.n
@@ -1457,6 +1835,9 @@ done:
 	sync_list_free(&l1);
 	sync_list_free(&l2);
 	sync_list_free(&l2b);
+	sync_list_free(&l2new);
+	sync_uidcache_free(&cache);
+	free(cache_path);
 	return ret;
 }
 
@@ -1621,6 +2002,7 @@ int sync_account(const sync_endpoint *h1, const sync_endpoint *h2,
 			cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "out of memory");
 			goto done;
 		}
+		r.state_path = state_path;
 		cut_status_clear(&fst);
 		switch (sync_state_load(state_path, &r.state, &fst)) {
 		case 1:

@@ -370,17 +370,16 @@ done:
 	return ret;
 }
 
-int sync_state_save(const sync_state *s, const char *path, cut_status *st)
+int sync_state_write_atomic(const char *path, const void *data, size_t len,
+			    const char *what, cut_status *st)
 {
-	cut_buf b = CUT_BUF_INIT;
 	char *tmp = NULL;
 	int fd = -1, ret = -1;
 	size_t off = 0;
 
 	/* A unique temporary name: two threads of one presync may save the
 	 * same account (a CSV line given twice). */
-	if (state_render(s, &b) < 0 ||
-	    (tmp = cut_strdup_printf("%s.tmp.XXXXXX", path)) == NULL) {
+	if ((tmp = cut_strdup_printf("%s.tmp.XXXXXX", path)) == NULL) {
 		cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "out of memory");
 		goto done;
 	}
@@ -390,8 +389,8 @@ int sync_state_save(const sync_state *s, const char *path, cut_status *st)
 		tmp = NULL;
 		goto io_fail;
 	}
-	while (off < b.len) {
-		ssize_t w = write(fd, b.data + off, b.len - off);
+	while (off < len) {
+		ssize_t w = write(fd, (const char *)data + off, len - off);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -410,15 +409,28 @@ int sync_state_save(const sync_state *s, const char *path, cut_status *st)
 	goto done;
 io_fail:
 	cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
-		       "%s: cannot write the sync state: %s: check the state "
+		       "%s: cannot write the %s: %s: check the state "
 		       "directory exists and is writable",
-		       path, strerror(errno));
+		       path, what, strerror(errno));
 	if (tmp != NULL)
 		unlink(tmp);
 done:
 	if (fd >= 0)
 		close(fd);
 	free(tmp);
+	return ret;
+}
+
+int sync_state_save(const sync_state *s, const char *path, cut_status *st)
+{
+	cut_buf b = CUT_BUF_INIT;
+	int ret;
+
+	if (state_render(s, &b) < 0) {
+		cut_buf_free(&b);
+		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "out of memory");
+	}
+	ret = sync_state_write_atomic(path, b.data, b.len, "sync state", st);
 	cut_buf_free(&b);
 	return ret;
 }

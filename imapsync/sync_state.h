@@ -69,6 +69,16 @@ int sync_state_load(const char *path, sync_state **state_r, cut_status *st);
  *  @return 0, or -1 with *st naming the file. */
 int sync_state_save(const sync_state *s, const char *path, cut_status *st);
 
+/**
+ * Writes `len` bytes to `path` atomically: a temporary file in the same
+ * directory (mode 600), renamed over `path`, so a reader sees the old or
+ * the new content, never a part.  `what` names the content in the error
+ * ("sync state").
+ * @return 0, or -1 with *st naming the file.
+ */
+int sync_state_write_atomic(const char *path, const void *data, size_t len,
+			    const char *what, cut_status *st);
+
 /** The entry of a folder pair, or NULL; valid until the state changes. */
 const sync_state_folder *sync_state_find(const sync_state *s, const char *name1,
 					 const char *name2);

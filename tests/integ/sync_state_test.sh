@@ -5,7 +5,13 @@
 # host1 is propagated, (c) a new host1 message is copied, (d) a host2-only
 # extra message is deleted with --delete2 although host1 did not change,
 # (e) a damaged or deleted state file falls back to a full comparison;
-# (f) a run in another mode (without --delete2) does not reuse the state.
+# (f) a run in another mode (without --delete2) does not reuse the state;
+# (g) a delta (new messages, flag changes, a message deleted on host1) is
+# listed through the UID cache (imapsync/sync_uidcache.h: UID FLAGS, the
+# headers of the new UIDs only) and converges; (h) a folder deleted and
+# recreated on host2 (new UIDVALIDITY) holding as many other messages
+# under the cached UIDs is listed in full and converges; (i) a damaged
+# UID cache is listed in full and converges.
 # Every outcome is checked by scripts/mailbox_compare.py.
 # Env: SYNC_STATE_USER (default user18), CUTOVER_BIN.
 # shellcheck source=tests/integ/lib.sh
@@ -108,4 +114,59 @@ note "(f) a run without --delete2 does not reuse the --delete2 state"
 ssync --delete2 >/dev/null || fail "sync failed"
 ssync >/dev/null || fail "sync without --delete2 failed"
 assert_eq 0 "$(skipped)" "folders skipped in another mode"
+
+# hdr_fetches: full listing commands (with headers) over every UID, in $T/log
+hdr_fetches() { grep -c 'UID FETCH 1:\* (.*HEADER.FIELDS' "$T/log" || true; }
+
+note "(g) a delta is listed through the UID cache and converges"
+ssync --delete2 >/dev/null || fail "sync failed"
+ls "$SD"/*.uids/* >/dev/null 2>&1 || fail "no UID cache written under $SD"
+for u in $($LAB_DOVEADM1 search -u "$U" mailbox INBOX all | awk 'NR == 2 || NR == 3 {print $2}'); do
+	$LAB_DOVEADM1 flags add -u "$U" '\Answered $Delta' mailbox INBOX uid "$u"
+done
+del=$($LAB_DOVEADM1 search -u "$U" mailbox INBOX all | awk 'NR == 4 {print $2}')
+$LAB_DOVEADM1 expunge -u "$U" mailbox INBOX uid "$del"
+imap_append "$LAB_HOST1" "$U" INBOX "delta new 1"
+imap_append "$LAB_HOST1" "$U" INBOX "delta new 2" '\Seen'
+ssync --delete2 >"$T/out.json" || { cat "$T/log"; fail "delta sync failed"; }
+assert_eq 2 "$(total copied <"$T/out.json")" "copied by the delta"
+assert_eq 2 "$(total flags_updated <"$T/out.json")" "flag updates by the delta"
+assert_eq 1 "$(total deleted2 <"$T/out.json")" "deleted on host2 by the delta"
+grep -q 'host1 INBOX: .* messages from the UID cache' "$T/log" ||
+	fail "host1 INBOX not listed through the UID cache"
+grep -q 'host2 INBOX: .* messages from the UID cache' "$T/log" ||
+	fail "host2 INBOX not listed through the UID cache"
+assert_eq 0 "$(hdr_fetches)" "listings with headers of every UID in the delta"
+compare || fail "differs after the delta"
+n=$(ssync --delete2 | total copied)
+assert_eq 0 "$n" "copied after the delta"
+assert_eq "$nfolders" "$(skipped)" "folders skipped after the delta"
+
+note "(h) a folder recreated on host2 (new UIDVALIDITY): listed in full"
+n2=$($LAB_DOVEADM2 search -u "$U" mailbox Archive/2024 all | wc -l)
+[ "$n2" -gt 0 ] || fail "host2 Archive/2024 is empty"
+$LAB_DOVEADM2 mailbox delete -u "$U" Archive/2024
+$LAB_DOVEADM2 mailbox create -u "$U" Archive/2024
+# as many other messages, under the UIDs the cache holds for the old folder
+for i in $(seq "$n2"); do imap_append "$LAB_HOST2" "$U" Archive/2024 "recreated $i"; done
+ssync --delete2 >"$T/out.json" || { cat "$T/log"; fail "sync after the recreation failed"; }
+grep -q 'host2 Archive/2024: UID cache not used: UIDVALIDITY' "$T/log" ||
+	fail "the UIDVALIDITY change was not noticed"
+[ "$(hdr_fetches)" -ge 1 ] || fail "the recreated folder was not listed in full"
+assert_eq "$n2" "$(total deleted2 <"$T/out.json")" "the recreated folder's messages deleted"
+assert_eq "$n2" "$(total copied <"$T/out.json")" "host1's messages copied again"
+compare || fail "differs after the UIDVALIDITY change"
+
+note "(i) a damaged UID cache: listed in full, still correct"
+for f in "$SD"/*.uids/*; do printf 'garbage\n' >>"$f"; done
+$LAB_DOVEADM1 flags remove -u "$U" '$Delta' mailbox INBOX all
+ssync --delete2 >"$T/out.json" || { cat "$T/log"; fail "sync with a damaged cache failed"; }
+assert_eq 2 "$(total flags_updated <"$T/out.json")" "flag updates with a damaged cache"
+grep -q 'damaged, truncated or foreign UID cache' "$T/log" ||
+	fail "no warning about the damaged UID cache"
+if grep -q 'messages from the UID cache' "$T/log"; then
+	fail "a damaged UID cache was used"
+fi
+[ "$(hdr_fetches)" -ge 2 ] || fail "INBOX not listed in full on both sides"
+compare || fail "differs after a run with a damaged UID cache"
 note "ok"

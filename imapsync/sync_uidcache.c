@@ -1,0 +1,454 @@
+/*
+ * sync_uidcache.c: the per folder pair cache of message identities,
+ * sizes and INTERNALDATEs by UID.  See sync_uidcache.h for the format and
+ * why a damaged one is harmless.
+ */
+#include "imapsync/sync_uidcache.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/buf.h"
+#include "common/str.h"
+#include "imapsync/sync_state.h"
+
+#define SYNC_UIDCACHE_MAGIC "cutover-uid-cache 1"
+/* Far above any folder's file (about 120 bytes a message). */
+#define SYNC_UIDCACHE_MAX (256u * 1024 * 1024)
+
+static uint64_t uidcache_fnv(const char *p, size_t n, uint64_t h)
+{
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+#define FNV_INIT 14695981039346656037ull
+
+void sync_uidcache_reset(sync_uidcache_side *s, uint32_t uidvalidity)
+{
+	free(s->e);
+	memset(s, 0, sizeof(*s));
+	s->uidvalidity = uidvalidity;
+}
+
+void sync_uidcache_free(sync_uidcache **cp)
+{
+	sync_uidcache *c;
+
+	if (cp == NULL || *cp == NULL)
+		return;
+	c = *cp;
+	free(c->name1);
+	free(c->name2);
+	free(c->s[0].e);
+	free(c->s[1].e);
+	free(c);
+	*cp = NULL;
+}
+
+sync_uidcache *sync_uidcache_new(const char *name1, const char *name2)
+{
+	sync_uidcache *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->name1 = strdup(name1);
+	c->name2 = strdup(name2);
+	if (c->name1 == NULL || c->name2 == NULL)
+		sync_uidcache_free(&c);
+	return c;
+}
+
+static int date_ok(const char *d, size_t n)
+{
+	if (n == 0 || n > SYNC_UIDCACHE_DATE_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (d[i] < 0x20 || d[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+int sync_uidcache_add(sync_uidcache_side *s, uint32_t uid, uint64_t size,
+		      int64_t epoch, const identity *id, const char *idate)
+{
+	sync_uidcache_entry *e;
+	size_t dl = idate != NULL ? strlen(idate) : 0;
+
+	if (uid == 0 || !date_ok(idate, dl))
+		return -1;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 256;
+		sync_uidcache_entry *ne = realloc(s->e, cap * sizeof(*ne));
+
+		if (ne == NULL)
+			return -1;
+		s->e = ne;
+		s->cap = cap;
+	}
+	e = &s->e[s->n++];
+	memset(e, 0, sizeof(*e));
+	e->uid = uid;
+	e->size = size;
+	e->epoch = epoch;
+	e->id = *id;
+	memcpy(e->idate, idate, dl);
+	e->idate[dl] = '\0';
+	return 0;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const sync_uidcache_entry *)a)->uid;
+	uint32_t y = ((const sync_uidcache_entry *)b)->uid;
+
+	return x < y ? -1 : x > y;
+}
+
+int sync_uidcache_sort(sync_uidcache_side *s)
+{
+	if (s->n > 1)
+		qsort(s->e, s->n, sizeof(*s->e), entry_cmp);
+	for (size_t i = 1; i < s->n; i++)
+		if (s->e[i].uid == s->e[i - 1].uid)
+			return -1;
+	return 0;
+}
+
+const sync_uidcache_entry *sync_uidcache_find(const sync_uidcache_side *s,
+					      uint32_t uid)
+{
+	sync_uidcache_entry key;
+
+	if (s == NULL || s->n == 0)
+		return NULL;
+	key.uid = uid;
+	return bsearch(&key, s->e, s->n, sizeof(*s->e), entry_cmp);
+}
+
+/* ---- text form ---- */
+
+static const char hx[] = "0123456789abcdef";
+
+static int hex_put(cut_buf *b, const char *s)
+{
+	if (*s == '\0')
+		return cut_buf_puts(b, "-");
+	for (; *s != '\0'; s++) {
+		char two[2] = {hx[(unsigned char)*s >> 4], hx[(unsigned char)*s & 15]};
+
+		if (cut_buf_append(b, two, 2) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Whether word [w, w+n) is the hex form hex_put() gives of s. */
+static int hex_is(const char *w, size_t n, const char *s)
+{
+	size_t sl = strlen(s);
+
+	if (sl == 0)
+		return n == 1 && w[0] == '-';
+	if (n != 2 * sl)
+		return 0;
+	for (size_t i = 0; i < sl; i++)
+		if (w[2 * i] != hx[(unsigned char)s[i] >> 4] ||
+		    w[2 * i + 1] != hx[(unsigned char)s[i] & 15])
+			return 0;
+	return 1;
+}
+
+static int render(const sync_uidcache *c, cut_buf *b)
+{
+	char idhex[2 * IDENTITY_LEN + 1];
+	uint64_t h;
+
+	if (cut_buf_printf(b, "%s\nnames ", SYNC_UIDCACHE_MAGIC) < 0 ||
+	    hex_put(b, c->name1) < 0 || cut_buf_puts(b, " ") < 0 ||
+	    hex_put(b, c->name2) < 0 ||
+	    cut_buf_printf(b, "\nuidvalidity %u %u\n", c->s[0].uidvalidity,
+			   c->s[1].uidvalidity) < 0)
+		return -1;
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < c->s[k].n; i++) {
+			const sync_uidcache_entry *e = &c->s[k].e[i];
+
+			for (size_t j = 0; j < IDENTITY_LEN; j++) {
+				idhex[2 * j] = hx[e->id.d[j] >> 4];
+				idhex[2 * j + 1] = hx[e->id.d[j] & 15];
+			}
+			idhex[2 * IDENTITY_LEN] = '\0';
+			if (cut_buf_printf(b, "%d %u %llu %lld %s %s\n", k + 1, e->uid,
+					   (unsigned long long)e->size,
+					   (long long)e->epoch, idhex, e->idate) < 0)
+				return -1;
+		}
+	h = uidcache_fnv(b->data, b->len, FNV_INIT);
+	return cut_buf_printf(b, "end %zu %016llx\n", c->s[0].n + c->s[1].n,
+			      (unsigned long long)h);
+}
+
+/* Splits [p, e) at single spaces into up to max words (the last one takes
+ * the rest of the line when max is reached); returns the count. */
+static size_t split_words(const char *p, const char *e, const char **w, size_t *wl,
+			  size_t max)
+{
+	size_t n = 0;
+
+	while (p < e && n < max) {
+		const char *q = p;
+
+		if (n + 1 < max)
+			while (q < e && *q != ' ')
+				q++;
+		else
+			q = e;
+		w[n] = p;
+		wl[n] = (size_t)(q - p);
+		n++;
+		p = q < e ? q + 1 : q;
+	}
+	return n;
+}
+
+static int word_u64(const char *w, size_t n, uint64_t max, uint64_t *v)
+{
+	char tmp[24];
+
+	if (n == 0 || n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, w, n);
+	tmp[n] = '\0';
+	return cut_parse_u64(tmp, max, v);
+}
+
+static int word_i64(const char *w, size_t n, int64_t *v)
+{
+	uint64_t u;
+
+	if (n > 1 && w[0] == '-') {
+		if (word_u64(w + 1, n - 1, (uint64_t)INT64_MAX, &u) < 0)
+			return -1;
+		*v = -(int64_t)u;
+		return 0;
+	}
+	if (word_u64(w, n, (uint64_t)INT64_MAX, &u) < 0)
+		return -1;
+	*v = (int64_t)u;
+	return 0;
+}
+
+int sync_uidcache_parse(const char *data, size_t len, const char *name1,
+			const char *name2, sync_uidcache **cache_r,
+			cut_status *st)
+{
+	sync_uidcache *c = sync_uidcache_new(name1, name2);
+	const char *p = data, *end = data + len;
+	size_t lineno = 0;
+	int ended = 0;
+
+	*cache_r = NULL;
+	if (c == NULL)
+		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "out of memory");
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *w[6];
+		size_t wl[6], nw;
+
+		lineno++;
+		if (nl == NULL || ended || memchr(p, '\0', (size_t)(nl - p)) != NULL)
+			goto bad; /* truncated, bytes after the end, NUL */
+		if (lineno == 1) {
+			if ((size_t)(nl - p) != strlen(SYNC_UIDCACHE_MAGIC) ||
+			    memcmp(p, SYNC_UIDCACHE_MAGIC, (size_t)(nl - p)) != 0)
+				goto bad;
+		} else if (lineno == 2) {
+			/* another pair's file (hash collision) counts as damage */
+			nw = split_words(p, nl, w, wl, 4);
+			if (nw != 3 || wl[0] != 5 || memcmp(w[0], "names", 5) != 0 ||
+			    !hex_is(w[1], wl[1], name1) || !hex_is(w[2], wl[2], name2))
+				goto bad;
+		} else if (lineno == 3) {
+			uint64_t v1, v2;
+
+			nw = split_words(p, nl, w, wl, 4);
+			if (nw != 3 || wl[0] != 11 || memcmp(w[0], "uidvalidity", 11) != 0 ||
+			    word_u64(w[1], wl[1], UINT32_MAX, &v1) < 0 ||
+			    word_u64(w[2], wl[2], UINT32_MAX, &v2) < 0)
+				goto bad;
+			c->s[0].uidvalidity = (uint32_t)v1;
+			c->s[1].uidvalidity = (uint32_t)v2;
+		} else if ((size_t)(nl - p) > 4 && memcmp(p, "end ", 4) == 0) {
+			uint64_t cnt, h = 0;
+
+			nw = split_words(p, nl, w, wl, 4);
+			if (nw != 3 || word_u64(w[1], wl[1], SIZE_MAX, &cnt) < 0 ||
+			    cnt != c->s[0].n + c->s[1].n || wl[2] != 16)
+				goto bad;
+			for (size_t i = 0; i < 16; i++) {
+				int d = hex_val(w[2][i]);
+
+				if (d < 0)
+					goto bad;
+				h = h * 16 + (uint64_t)d;
+			}
+			if (h != uidcache_fnv(data, (size_t)(p - data), FNV_INIT))
+				goto bad;
+			ended = 1;
+		} else {
+			sync_uidcache_side *s;
+			uint64_t uid, size;
+			int64_t epoch;
+			identity id;
+			char date[SYNC_UIDCACHE_DATE_MAX + 1];
+
+			nw = split_words(p, nl, w, wl, 6);
+			if (nw != 6 || wl[0] != 1 || (w[0][0] != '1' && w[0][0] != '2') ||
+			    word_u64(w[1], wl[1], UINT32_MAX, &uid) < 0 || uid == 0 ||
+			    word_u64(w[2], wl[2], UINT64_MAX, &size) < 0 ||
+			    word_i64(w[3], wl[3], &epoch) < 0 ||
+			    wl[4] != 2 * IDENTITY_LEN || !date_ok(w[5], wl[5]))
+				goto bad;
+			s = &c->s[w[0][0] - '1'];
+			if (s->uidvalidity == 0 ||
+			    (s->n > 0 && s->e[s->n - 1].uid >= uid))
+				goto bad; /* UIDs strictly ascending per side */
+			for (size_t i = 0; i < IDENTITY_LEN; i++) {
+				int a = hex_val(w[4][2 * i]), b = hex_val(w[4][2 * i + 1]);
+
+				if (a < 0 || b < 0)
+					goto bad;
+				id.d[i] = (uint8_t)(a * 16 + b);
+			}
+			memcpy(date, w[5], wl[5]);
+			date[wl[5]] = '\0';
+			if (sync_uidcache_add(s, (uint32_t)uid, size, epoch, &id, date) < 0)
+				goto bad;
+		}
+		p = nl + 1;
+	}
+	if (!ended)
+		goto bad;
+	*cache_r = c;
+	return 0;
+bad:
+	sync_uidcache_free(&c);
+	return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
+			      "line %zu: damaged, truncated or foreign UID cache",
+			      lineno);
+}
+
+int sync_uidcache_load(const char *path, const char *name1, const char *name2,
+		       sync_uidcache **cache_r, cut_status *st)
+{
+	cut_buf b = CUT_BUF_INIT;
+	char chunk[65536];
+	FILE *f;
+	int ret = -1;
+
+	*cache_r = NULL;
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		int missing = errno == ENOENT;
+
+		if (!missing)
+			cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "%s: %s", path,
+				       strerror(errno));
+		*cache_r = sync_uidcache_new(name1, name2);
+		if (*cache_r == NULL)
+			return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
+					      "out of memory");
+		return missing ? 0 : 1;
+	}
+	for (;;) {
+		size_t n = fread(chunk, 1, sizeof(chunk), f);
+
+		if (n == 0)
+			break;
+		if (b.len + n > SYNC_UIDCACHE_MAX || cut_buf_append(&b, chunk, n) < 0) {
+			cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
+				       "%s: too large or out of memory", path);
+			goto damaged;
+		}
+	}
+	if (ferror(f)) {
+		cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "%s: read error", path);
+		goto damaged;
+	}
+	if (sync_uidcache_parse(b.data != NULL ? b.data : "", b.len, name1, name2,
+				cache_r, st) == 0) {
+		ret = 0;
+		goto done;
+	}
+	cut_status_prefix(st, "%s: ", path);
+damaged:
+	*cache_r = sync_uidcache_new(name1, name2);
+	ret = *cache_r != NULL ? 1 : -1;
+done:
+	fclose(f);
+	cut_buf_free(&b);
+	return ret;
+}
+
+int sync_uidcache_save(const sync_uidcache *c, const char *path, cut_status *st)
+{
+	cut_buf b = CUT_BUF_INIT;
+	const char *slash = strrchr(path, '/');
+	int ret = -1;
+
+	if (slash != NULL && slash > path) {
+		char *dir = cut_strdup_printf("%.*s", (int)(slash - path), path);
+
+		if (dir == NULL) {
+			cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "out of memory");
+			goto done;
+		}
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+			cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
+				       "%s: cannot create the UID cache directory: %s: "
+				       "check the state directory is writable",
+				       dir, strerror(errno));
+			free(dir);
+			goto done;
+		}
+		free(dir);
+	}
+	if (render(c, &b) < 0) {
+		cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "out of memory");
+		goto done;
+	}
+	ret = sync_state_write_atomic(path, b.data, b.len, "UID cache", st);
+done:
+	cut_buf_free(&b);
+	return ret;
+}
+
+char *sync_uidcache_path(const char *state_path, const char *name1,
+			 const char *name2)
+{
+	size_t n = strlen(state_path);
+	uint64_t h;
+
+	if (n < 6 || strcmp(state_path + n - 6, ".state") != 0)
+		return NULL;
+	h = uidcache_fnv(name1, strlen(name1) + 1, FNV_INIT);
+	h = uidcache_fnv(name2, strlen(name2), h);
+	return cut_strdup_printf("%.*s.uids/%016llx", (int)(n - 6), state_path,
+				 (unsigned long long)h);
+}
