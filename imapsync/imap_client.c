@@ -2384,9 +2384,10 @@ int imap_append_stream_add(imap_client *c, const imap_append_req *req, cut_statu
 		c->wait_cont = 1;
 	}
 	snprintf(cmd->what, sizeof(cmd->what), "%s", tmp->what);
-	cmd_free(tmp);
+	/* t points into tmp's text: trace before freeing it */
 	if (cut_log_enabled(CUT_LOG_TRACE))
 		cut_trace("%s C: %.*s", c->label, (int)(tlen > 2 ? tlen - 2 : tlen), t);
+	cmd_free(tmp);
 	return client_push_ready(c, cmd, st);
 }
 

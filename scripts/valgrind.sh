@@ -48,7 +48,7 @@ BUILD_DIR=${BUILD_DIR:-$ROOT/build-valgrind}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 REGEX=${1:-'^(sync_test|dns_update_test|run_test|faults_test|hostile_files_test|secrets_test)$'}
 # The options lib.sh's wrapper uses too (keep them in step).
-VG_OPTS=(-q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite
+VG_OPTS=(-q --error-exitcode=97 --leak-check=full --show-leak-kinds=definite
 	--errors-for-leak-kinds=definite --track-fds=no)
 
 log() {

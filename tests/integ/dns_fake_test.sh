@@ -25,9 +25,8 @@ TEST_NAME=dns_fake_test
 T=$(test_tmpdir)
 FAKE=$CUTOVER_SOURCE_DIR/tests/integ/fake_dns_server.py
 ADDR=${DNS_FAKE_TEST_ADDR:-$TEST_NET_PREFIX.53.1}
-# A wrapper (e.g. valgrind) for the cutover invocations.
-# shellcheck disable=SC2206 # CUTOVER_VALGRIND is a command prefix
-CUT=(${CUTOVER_VALGRIND:-} "$CUTOVER_BIN")
+# CUTOVER_VALGRIND=1 makes lib.sh point CUTOVER_BIN at a valgrind wrapper.
+CUT=("$CUTOVER_BIN")
 
 cat >"$T/fake.key" <<'EOF'
 key "fake-key" {

@@ -282,8 +282,9 @@ doveadm_save() {
 # ---------------------------------------------------------------------------
 # Valgrind (scripts/valgrind.sh): with CUTOVER_VALGRIND=1 every run of
 # $CUTOVER_BIN goes through valgrind (memcheck, definite leaks are errors,
-# exit 99 on an error).  Reports go to CUTOVER_VALGRIND_LOG/vg.PID.log, not
-# to stderr, so the tests' output checks still hold; valgrind.sh reads them.
+# exit 97 on an error, not 99: the crash hooks use that).  Reports go to
+# CUTOVER_VALGRIND_LOG/vg.PID.log, not to stderr, so the tests' output
+# checks still hold; valgrind.sh reads them.
 if [ "${CUTOVER_VALGRIND:-0}" = 1 ] && [ -n "$CUTOVER_BIN" ]; then
 	_vg_log=${CUTOVER_VALGRIND_LOG:-/tmp/cutover-valgrind}
 	mkdir -p "$_vg_log"
@@ -291,7 +292,7 @@ if [ "${CUTOVER_VALGRIND:-0}" = 1 ] && [ -n "$CUTOVER_BIN" ]; then
 	chmod 755 "$_vg_wrap"
 	cat >"$_vg_wrap/cutover" <<VGEOF
 #!/bin/sh
-exec valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
+exec valgrind -q --error-exitcode=97 --leak-check=full --show-leak-kinds=definite \
 	--errors-for-leak-kinds=definite \
 	--track-fds=no --log-file='$_vg_log/vg.%p.log' '$CUTOVER_BIN' "\$@"
 VGEOF
