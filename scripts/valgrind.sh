@@ -24,8 +24,9 @@
 #   (they assert how long a wait lasts, which valgrind's start-up of
 #   about a second per cutover process distorts), hostile_imap_test (its
 #   stall cases count on timeouts of a few seconds), run_crash_test (one
-#   cutover process per journal write: hours).  All of them run under
-#   ASan+UBSan in scripts/test.sh.  `scripts/valgrind.sh .` runs every
+#   cutover process per journal write: hours), dns_fake_test and
+#   sync_inflight_test (timing: a silent peer's timeout, a slowed
+#   commit).  All of them run under ASan+UBSan in scripts/test.sh.  `scripts/valgrind.sh .` runs every
 #   integration test; give the whole set an idle machine and a few hours.
 # Environment:
 #   BUILD_DIR    build directory (default: build-valgrind in the repo root)
