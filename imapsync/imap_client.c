@@ -1967,25 +1967,31 @@ static int cmd_add_mailbox(imap_client *c, client_cmd *cmd, const char *mailbox)
 	return cmd_add_string(c, cmd, mailbox, strlen(mailbox));
 }
 
-int imap_select(imap_client *c, const char *mailbox, int readonly, int condstore,
-		imap_select_info *info_r, cut_status *st)
+/* The SELECT or EXAMINE command for imap_select() and imap_select_async(),
+ * not yet finished or queued; NULL with *st on failure. */
+static client_cmd *select_cmd(imap_client *c, const char *mailbox, int readonly,
+			      int condstore, imap_select_info *info_r,
+			      cut_status *st)
 {
 	client_cmd *cmd;
 	char what[160];
 
 	memset(info_r, 0, sizeof(*info_r));
 	if (client_check(c, st) < 0)
-		return -1;
+		return NULL;
 	snprintf(what, sizeof(what), "%s \"%.120s\"", readonly ? "EXAMINE" : "SELECT",
 		 mailbox);
 	cmd = cmd_new(c, CMD_SELECT, what);
-	if (cmd == NULL)
-		return cut_status_set(st, CUT_TEMP, CUT_SCOPE_LOCAL, "out of memory");
+	if (cmd == NULL) {
+		cut_status_set(st, CUT_TEMP, CUT_SCOPE_LOCAL, "out of memory");
+		return NULL;
+	}
 	cut_buf_puts(&cmd->seg[0].text, readonly ? "EXAMINE " : "SELECT ");
 	if (cmd_add_mailbox(c, cmd, mailbox) < 0) {
 		cmd_free(cmd);
-		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER,
-				      "%s: bad mailbox name \"%s\"", c->name, mailbox);
+		cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER,
+			       "%s: bad mailbox name \"%s\"", c->name, mailbox);
+		return NULL;
 	}
 	/* RFC 7162 3.1.8: SELECT ... (CONDSTORE) */
 	if (condstore && imap_client_has_cap(c, "CONDSTORE") &&
@@ -1993,7 +1999,33 @@ int imap_select(imap_client *c, const char *mailbox, int readonly, int condstore
 		cut_buf_puts(&cmd->seg[cmd->nseg - 1].text, " (CONDSTORE)");
 	cmd->sel = info_r;
 	c->stats.exists = 0;
+	return cmd;
+}
+
+int imap_select(imap_client *c, const char *mailbox, int readonly, int condstore,
+		imap_select_info *info_r, cut_status *st)
+{
+	client_cmd *cmd = select_cmd(c, mailbox, readonly, condstore, info_r, st);
+
+	if (cmd == NULL)
+		return -1;
 	return client_exec(c, cmd, st);
+}
+
+int imap_select_async(imap_client *c, const char *mailbox, int readonly,
+		      int condstore, imap_select_info *info_r, imap_done_fn done,
+		      void *done_ctx, cut_status *st)
+{
+	client_cmd *cmd = select_cmd(c, mailbox, readonly, condstore, info_r, st);
+
+	if (cmd == NULL)
+		return -1;
+	cmd->done_fn = done;
+	cmd->ctx = done_ctx;
+	cmd_finish(cmd);
+	cmd_enqueue(c, cmd);
+	client_kick(c);
+	return 0;
 }
 
 static int client_mailbox_cmd(imap_client *c, const char *verb, const char *mailbox,

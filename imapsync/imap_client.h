@@ -246,6 +246,16 @@ typedef struct imap_select_info {
 int imap_select(imap_client *c, const char *mailbox, int readonly,
 		int condstore, imap_select_info *info_r, cut_status *st);
 
+/**
+ * Queues imap_select(): the command is written at once, so the server
+ * works on it while the caller waits on another connection.  *info_r
+ * (memset now) must live until `done` ran (imap_client_run()); it is
+ * complete only when done's status is OK.
+ */
+int imap_select_async(imap_client *c, const char *mailbox, int readonly,
+		      int condstore, imap_select_info *info_r, imap_done_fn done,
+		      void *done_ctx, cut_status *st);
+
 /** CREATE; an existing mailbox ([ALREADYEXISTS]) is success when
  *  `exist_ok`. */
 int imap_create(imap_client *c, const char *mailbox, int exist_ok,

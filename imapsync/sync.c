@@ -1477,37 +1477,41 @@ static sync_state_side state_side(const imap_select_info *i)
 /*
  * The pair is in sync: remember host1's counters as they were before the
  * listing (a change since then shows next time) and host2's as they are
- * after this run's own changes (selected again).  Nothing is recorded
- * when the counts do not add up (host1's listing is not what SELECT
- * announced, or host2 holds another number of messages than this run
- * left there): someone else changed a server meanwhile, and the next run
- * compares the pair in full.
+ * after this run's own changes (from the SELECT the caller queued, so
+ * that host2 opens the folder while the UID cache is written; this runs
+ * it dry first).  Nothing is recorded when the counts do not add up
+ * (host1's listing is not what SELECT announced, or host2 holds another
+ * number of messages than this run left there): someone else changed a
+ * server meanwhile, and the next run compares the pair in full.
  */
 static void sync_state_record(sync_run *r, const folder_pair *p,
 			      const imap_select_info *i1, size_t listed1,
+			      const imap_select_info *i2, const cut_status *sel_st,
 			      size_t expect2)
 {
-	imap_select_info i2;
 	sync_state_side a, b;
 	cut_status st;
 
-	memset(&i2, 0, sizeof(i2));
+	/* host2's SELECT, queued by the caller, answered first: it points
+	 * at *i2 and *sel_st */
+	cut_status_clear(&st);
+	if (imap_client_run(r->c2, &st) < 0 || cut_status_failed(sel_st)) {
+		cut_debug("%s: not recorded in the state: %s", p->name2,
+			  cut_status_failed(sel_st) ? sel_st->msg : st.msg);
+		return;
+	}
 	if (i1->exists != listed1) {
 		cut_debug("%s: not recorded in the state: host1 listed %zu messages, "
 			  "SELECT said %u", p->name2, listed1, i1->exists);
 		return;
 	}
-	if (imap_select(r->c2, p->name2, 0, 1, &i2, &st) < 0) {
-		cut_debug("%s: not recorded in the state: %s", p->name2, st.msg);
-		return;
-	}
-	if (i2.exists != expect2) {
+	if (i2->exists != expect2) {
 		cut_debug("%s: not recorded in the state: host2 holds %u messages, "
-			  "%zu expected", p->name2, i2.exists, expect2);
+			  "%zu expected", p->name2, i2->exists, expect2);
 		return;
 	}
 	a = state_side(i1);
-	b = state_side(&i2);
+	b = state_side(i2);
 	if (sync_state_put(r->state, p->name1, p->name2, r->mode, &a, &b) < 0)
 		cut_debug("%s: not recorded in the state: out of memory", p->name2);
 }
@@ -1614,6 +1618,9 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 	copy_job *jobs = NULL;
 	size_t n_jobs = 0;
 	int host2_exists = !p->create;
+	imap_select_info i2r; /* host2 after this run, for the state */
+	cut_status rst;
+	int record;
 	int ret = -1;
 
 	memset(&i1, 0, sizeof(i1));
@@ -1629,13 +1636,30 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 			goto folder_fail;
 		fr->subscribed = 1;
 	}
-	/* host1 is only ever written by the postsync (delete1). */
-	if (imap_select(r->c1, p->name1, !(o->delete1 && !o->dry_run), r->condstore,
-			&i1, st) < 0)
-		goto folder_fail;
-	if (host2_exists &&
-	    imap_select(r->c2, p->name2, o->dry_run, r->condstore, &i2, st) < 0)
-		goto folder_fail;
+	/* host1 is only ever written by the postsync (delete1).  Both at once:
+	 * each server opens its folder (a Maildir scan of every file for a
+	 * large one) while the other does. */
+	{
+		cut_status s1;
+		int sret;
+
+		cut_status_clear(&s1);
+		if (imap_select_async(r->c1, p->name1, !(o->delete1 && !o->dry_run),
+				      r->condstore, &i1, list_fetch_done, &s1, st) < 0)
+			goto folder_fail;
+		sret = host2_exists ? imap_select(r->c2, p->name2, o->dry_run,
+						  r->condstore, &i2, st)
+				    : 0;
+		/* host1 runs dry whatever happened: its command points at s1 */
+		if (imap_client_run(r->c1, sret < 0 ? NULL : st) < 0)
+			sret = -1;
+		if (sret < 0)
+			goto folder_fail;
+		if (cut_status_failed(&s1)) {
+			cut_status_copy(st, &s1);
+			goto folder_fail;
+		}
+	}
 	if (r->state != NULL) {
 		sync_state_side a = state_side(&i1), b = state_side(&i2);
 
@@ -1790,6 +1814,9 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 		if (sync_delete_kind(&f, confirmed, SYNC_ACT_DELETE1, &l1, st) < 0)
 			sync_folder_error(fr, "%s", st->msg);
 	}
+	record = r->state != NULL && fr->error == NULL && fr->c.failed == 0;
+	memset(&i2r, 0, sizeof(i2r));
+	cut_status_clear(&rst);
 	if (cache != NULL) {
 		/* host2's copies, as host2 answers for them, for the next run */
 		if (fr->c.copied > 0 && i2.uidnext > 0) {
@@ -1813,12 +1840,21 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 				sync_list_free(&l2new);
 			}
 		}
+		/* host2 opens the folder again for the state (below) while the
+		 * cache file is written */
+		if (record)
+			record = imap_select_async(r->c2, p->name2, 0, 1, &i2r,
+						   list_fetch_done, &rst, &rst) == 0;
 		sync_uidcache_store(cache, cache_path, &i1, &l1, &i2, &l2, &l2new);
+	} else if (record) {
+		record = imap_select_async(r->c2, p->name2, 0, 1, &i2r, list_fetch_done,
+					   &rst, &rst) == 0;
 	}
-	if (r->state != NULL && fr->error == NULL && fr->c.failed == 0)
-		sync_state_record(r, p, &i1, l1.n,
-				  o->delete2 ? l1.n
-					     : l2.n + (size_t)fr->c.copied);
+	if (record)
+		sync_state_record(r, p, &i1, l1.n, &i2r, &rst,
+				  o->delete2 ? l1.n : l2.n + (size_t)fr->c.copied);
+	else if (cut_status_failed(&rst))
+		cut_debug("%s: not recorded in the state: %s", p->name2, rst.msg);
 	/* Every APPEND sent here was answered, and what an interrupted run
 	 * left in flight was waited for and checked. */
 	if (!f.unanswered)
