@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/hex.h"
 #include "common/str.h"
 
 #define SYNC_STATE_MAGIC "cutover-sync-state 1"
@@ -124,55 +125,6 @@ int sync_state_unchanged(const sync_state_folder *e, const char *mode,
 
 /* ---- text form ---- */
 
-static int hex_put(cut_buf *b, const char *s)
-{
-	static const char hx[] = "0123456789abcdef";
-
-	if (*s == '\0')
-		return cut_buf_puts(b, "-");
-	for (; *s != '\0'; s++) {
-		char two[2] = {hx[(unsigned char)*s >> 4], hx[(unsigned char)*s & 15]};
-
-		if (cut_buf_append(b, two, 2) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Decodes a hex word (or "-" for ""); NULL when malformed or NUL inside. */
-static char *hex_get(const char *w, size_t n)
-{
-	char *out;
-
-	if (n == 1 && w[0] == '-')
-		return strdup("");
-	if (n == 0 || n % 2 != 0)
-		return NULL;
-	out = malloc(n / 2 + 1);
-	if (out == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i += 2) {
-		int a = hex_val(w[i]), b = hex_val(w[i + 1]);
-
-		if (a < 0 || b < 0 || (a == 0 && b == 0)) {
-			free(out);
-			return NULL;
-		}
-		out[i / 2] = (char)(a * 16 + b);
-	}
-	out[n / 2] = '\0';
-	return out;
-}
-
 static int state_render(const sync_state *s, cut_buf *b)
 {
 	uint64_t h;
@@ -182,8 +134,8 @@ static int state_render(const sync_state *s, cut_buf *b)
 	for (size_t i = 0; i < s->n; i++) {
 		const sync_state_folder *e = &s->f[i];
 
-		if (hex_put(b, e->name1) < 0 || cut_buf_puts(b, " ") < 0 ||
-		    hex_put(b, e->name2) < 0 ||
+		if (cut_hex_word_put(b, e->name1) < 0 || cut_buf_puts(b, " ") < 0 ||
+		    cut_hex_word_put(b, e->name2) < 0 ||
 		    cut_buf_printf(b, " %s %u %u %llu %u %u %u %llu %u\n",
 				   e->mode[0] ? e->mode : "-", e->s1.uidvalidity,
 				   e->s1.uidnext, (unsigned long long)e->s1.highestmodseq,
@@ -275,7 +227,7 @@ int sync_state_parse(const char *data, size_t len, sync_state **state_r,
 			    wl[2] != 16)
 				goto bad;
 			for (size_t i = 0; i < 16; i++) {
-				int d = hex_val(w[2][i]);
+				int d = cut_hex_val(w[2][i]);
 
 				if (d < 0)
 					goto bad;
@@ -301,8 +253,8 @@ int sync_state_parse(const char *data, size_t len, sync_state **state_r,
 			mode[0] = '\0';
 		s1 = (sync_state_side){(uint32_t)v[0], (uint32_t)v[1], v[2], (uint32_t)v[3]};
 		s2 = (sync_state_side){(uint32_t)v[4], (uint32_t)v[5], v[6], (uint32_t)v[7]};
-		n1 = hex_get(w[0], wl[0]);
-		n2 = hex_get(w[1], wl[1]);
+		n1 = cut_hex_word_get(w[0], wl[0]);
+		n2 = cut_hex_word_get(w[1], wl[1]);
 		if (n1 == NULL || n2 == NULL || sync_state_put(s, n1, n2, mode, &s1, &s2) < 0) {
 			free(n1);
 			free(n2);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "common/buf.h"
+#include "common/hex.h"
 #include "common/str.h"
 #include "imapsync/sync_state.h"
 
@@ -134,54 +135,14 @@ const sync_uidcache_entry *sync_uidcache_find(const sync_uidcache_side *s,
 
 /* ---- text form ---- */
 
-static const char hx[] = "0123456789abcdef";
-
-static int hex_put(cut_buf *b, const char *s)
-{
-	if (*s == '\0')
-		return cut_buf_puts(b, "-");
-	for (; *s != '\0'; s++) {
-		char two[2] = {hx[(unsigned char)*s >> 4], hx[(unsigned char)*s & 15]};
-
-		if (cut_buf_append(b, two, 2) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Whether word [w, w+n) is the hex form hex_put() gives of s. */
-static int hex_is(const char *w, size_t n, const char *s)
-{
-	size_t sl = strlen(s);
-
-	if (sl == 0)
-		return n == 1 && w[0] == '-';
-	if (n != 2 * sl)
-		return 0;
-	for (size_t i = 0; i < sl; i++)
-		if (w[2 * i] != hx[(unsigned char)s[i] >> 4] ||
-		    w[2 * i + 1] != hx[(unsigned char)s[i] & 15])
-			return 0;
-	return 1;
-}
-
 static int render(const sync_uidcache *c, cut_buf *b)
 {
 	char idhex[2 * IDENTITY_LEN + 1];
 	uint64_t h;
 
 	if (cut_buf_printf(b, "%s\nnames ", SYNC_UIDCACHE_MAGIC) < 0 ||
-	    hex_put(b, c->name1) < 0 || cut_buf_puts(b, " ") < 0 ||
-	    hex_put(b, c->name2) < 0 ||
+	    cut_hex_word_put(b, c->name1) < 0 || cut_buf_puts(b, " ") < 0 ||
+	    cut_hex_word_put(b, c->name2) < 0 ||
 	    cut_buf_printf(b, "\nuidvalidity %u %u\n", c->s[0].uidvalidity,
 			   c->s[1].uidvalidity) < 0)
 		return -1;
@@ -190,8 +151,8 @@ static int render(const sync_uidcache *c, cut_buf *b)
 			const sync_uidcache_entry *e = &c->s[k].e[i];
 
 			for (size_t j = 0; j < IDENTITY_LEN; j++) {
-				idhex[2 * j] = hx[e->id.d[j] >> 4];
-				idhex[2 * j + 1] = hx[e->id.d[j] & 15];
+				idhex[2 * j] = cut_hex_digits[e->id.d[j] >> 4];
+				idhex[2 * j + 1] = cut_hex_digits[e->id.d[j] & 15];
 			}
 			idhex[2 * IDENTITY_LEN] = '\0';
 			if (cut_buf_printf(b, "%d %u %llu %lld %s %s\n", k + 1, e->uid,
@@ -282,7 +243,8 @@ int sync_uidcache_parse(const char *data, size_t len, const char *name1,
 			/* another pair's file (hash collision) counts as damage */
 			nw = split_words(p, nl, w, wl, 4);
 			if (nw != 3 || wl[0] != 5 || memcmp(w[0], "names", 5) != 0 ||
-			    !hex_is(w[1], wl[1], name1) || !hex_is(w[2], wl[2], name2))
+			    !cut_hex_word_is(w[1], wl[1], name1) ||
+			    !cut_hex_word_is(w[2], wl[2], name2))
 				goto bad;
 		} else if (lineno == 3) {
 			uint64_t v1, v2;
@@ -302,7 +264,7 @@ int sync_uidcache_parse(const char *data, size_t len, const char *name1,
 			    cnt != c->s[0].n + c->s[1].n || wl[2] != 16)
 				goto bad;
 			for (size_t i = 0; i < 16; i++) {
-				int d = hex_val(w[2][i]);
+				int d = cut_hex_val(w[2][i]);
 
 				if (d < 0)
 					goto bad;
@@ -330,7 +292,7 @@ int sync_uidcache_parse(const char *data, size_t len, const char *name1,
 			    (s->n > 0 && s->e[s->n - 1].uid >= uid))
 				goto bad; /* UIDs strictly ascending per side */
 			for (size_t i = 0; i < IDENTITY_LEN; i++) {
-				int a = hex_val(w[4][2 * i]), b = hex_val(w[4][2 * i + 1]);
+				int a = cut_hex_val(w[4][2 * i]), b = cut_hex_val(w[4][2 * i + 1]);
 
 				if (a < 0 || b < 0)
 					goto bad;
