@@ -73,6 +73,7 @@ note "exit 3: the old TTL (40 s) has not run out by the migration hour"
 run_plan "$tmp/slow.plan" "$tmp/slow-state" "$tmp/accounts.csv"
 sed -i 's/^margin = .*/margin = 0s/' "$tmp/slow.plan"
 run_set_rrset lab.test MX 40 "10 mx1.old.lab.test." "20 mx2.old.lab.test."
+run_settle_resolver
 t0=$(date +%s)
 cut ttl lower "$tmp/slow.plan" >"$tmp/slow-lower.out" 2>&1 || fail "ttl lower: $(cat "$tmp/slow-lower.out")"
 secondary_current() { [ "$(dns_serial "$LAB_SECONDARY")" = "$(dns_serial "$LAB_PRIMARY4")" ]; }

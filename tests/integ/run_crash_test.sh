@@ -145,6 +145,7 @@ parking = $PARK"
 		run_set_rrset imap.lab.test A 2 "$LAB_HOST1"
 		run_set_rrset imap.lab.test AAAA 2 "::ffff:$LAB_HOST1"
 	fi
+	run_settle_resolver
 	rm -rf "$tmpl" "$tmp/$sc.state"
 	cut ttl lower "$plan" >"$tmp/ttllower.out" 2>&1 || fail "$sc: ttl lower: $(tail -5 "$tmp/ttllower.out")"
 	cut ttl wait "$plan" --timeout 30 >"$tmp/ttlwait.out" 2>&1 || fail "$sc: ttl wait: $(tail -5 "$tmp/ttlwait.out")"

@@ -71,6 +71,7 @@ note "days before: original TTLs of 8 s, ttl lower (MX and IMAP name), ttl wait,
 run_set_rrset lab.test MX 8 "10 mx1.old.lab.test." "20 mx2.old.lab.test."
 run_set_rrset imap.lab.test A 8 "$LAB_HOST1"
 run_set_rrset imap.lab.test AAAA 8 "::ffff:$LAB_HOST1"
+run_settle_resolver
 A_OLD=$(imap_a)
 AAAA_OLD=$(imap_aaaa)
 cut check "$plan" >"$tmp/check.out" 2>&1 || fail "check: $(cat "$tmp/check.out")"

@@ -67,6 +67,7 @@ notify = $RUN_WEBHOOK_URL"
 # ---------------------------------------------------------------------------
 note "days before: the original MX TTL (8 s), ttl lower to 3 s, ttl wait, presyncs"
 run_set_rrset lab.test MX 8 "10 mx1.old.lab.test." "20 mx2.old.lab.test."
+run_settle_resolver
 cut check "$plan" >"$tmp/check.out" 2>&1 || fail "check: $(cat "$tmp/check.out")"
 cut ttl lower "$plan" >/dev/null 2>&1 || fail "ttl lower"
 assert_eq 3 "$(dig +norec +noall +answer -p "$LAB_DNS_PORT" "@$LAB_PRIMARY4" lab.test MX | awk '{print $2}' | sort -u)" "MX TTL after ttl lower"

@@ -81,6 +81,19 @@ run_set_rrset() {
 	} | dns_update "$LAB_PRIMARY4" "$LAB_TSIG_KEY" lab.test || fail "nsupdate $name $type"
 }
 
+# run_settle_resolver: the records just set are what the zone has served
+# "for days": the secondary has them, and unbound forgets what it cached of
+# the lab's start-up records (TTL 3600, possibly fetched from the secondary
+# before it caught up), which a real resolver would have dropped long ago.
+_run_same_serial() {
+	[ "$(dns_serial "$LAB_SECONDARY")" = "$(dns_serial "$LAB_PRIMARY4")" ]
+}
+run_settle_resolver() {
+	wait_for 30 _run_same_serial || fail "the secondary did not catch up"
+	# shellcheck disable=SC2086 # LAB_UNBOUND_CONTROL is a command prefix
+	$LAB_UNBOUND_CONTROL flush_zone lab.test >/dev/null || fail "unbound flush_zone"
+}
+
 # run_mx SERVER: the MX RRset served, "PREF NAME" comma-separated, sorted.
 run_mx() {
 	dns_get "${1:-$LAB_PRIMARY4}" lab.test MX | paste -sd, -
