@@ -85,7 +85,8 @@ for tls in imaps starttls; do
 	pid=$!
 	# While it runs: its command line and environment seen from outside.
 	for _ in 1 2 3 4 5; do
-		[ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" >>"$T/cmdlines"
+		# (the process may end between any two reads)
+		{ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null >>"$T/cmdlines" || true
 		sleep 0.05
 	done
 	wait "$pid" || rc=$?
