@@ -62,6 +62,12 @@ set_mx_ttl() {
 	} | dns_update "$1" "$2" "$3"
 }
 
+# secondary_mx_ttl_is TTL: polled by wait_for (a "$(...)" argument would be
+# evaluated once, before the first try).
+secondary_mx_ttl_is() {
+	[ "$(mx_ttl "$LAB_SECONDARY" lab.test.)" = "$1" ]
+}
+
 mx_ttl() {
 	dig +norec +noall +answer -p "$LAB_DNS_PORT" "@$1" "$2" MX | awk '{print $2}' | sort -n | tail -1
 }
@@ -85,7 +91,7 @@ $LAB_UNBOUND_CONTROL flush_zone lab.test >/dev/null
 
 # The "original" TTL: 8 s everywhere, seen by cutover before lowering.
 set_mx_ttl "$LAB_PRIMARY4" "$LAB_TSIG_KEY" lab.test. 8
-wait_for 10 test "$(mx_ttl "$LAB_SECONDARY" lab.test.)" = 8 || fail "secondary did not get TTL 8"
+wait_for 10 secondary_mx_ttl_is 8 || fail "secondary did not get TTL 8"
 out=$("$CUTOVER_BIN" ttl status "$plan" 2>&1) && rc=0 || rc=$?
 assert_eq 3 "$rc" "ttl status before lowering"
 assert_contains "$out" "ns1.lab.test. $LAB_NET.1:$LAB_DNS_PORT"
@@ -97,7 +103,7 @@ assert_contains "$out" "TTL not lowered"
 rm -rf "$plan.state"
 "$CUTOVER_BIN" ttl status "$plan" >/dev/null 2>&1 || true # records TTL 8 seen
 set_mx_ttl "$LAB_PRIMARY4" "$LAB_TSIG_KEY" lab.test. 3
-wait_for 10 test "$(mx_ttl "$LAB_SECONDARY" lab.test.)" = 3 || fail "secondary did not get TTL 3"
+wait_for 10 secondary_mx_ttl_is 3 || fail "secondary did not get TTL 3"
 t0=$(date +%s.%N)
 out=$("$CUTOVER_BIN" ttl wait "$plan" --timeout 60 2>&1) && rc=0 || rc=$?
 t1=$(date +%s.%N)
@@ -115,7 +121,7 @@ assert_contains "$out" "(journal)"
 # Secondary held at the old serial: not ready, the secondary named.
 rm -rf "$plan.state"
 set_mx_ttl "$LAB_PRIMARY4" "$LAB_TSIG_KEY" lab.test. 8
-wait_for 10 test "$(mx_ttl "$LAB_SECONDARY" lab.test.)" = 8 || fail "secondary did not get TTL 8"
+wait_for 10 secondary_mx_ttl_is 8 || fail "secondary did not get TTL 8"
 bash "$LAB_SH" secondary-hold "$LAB_DIR" >/dev/null
 set_mx_ttl "$LAB_PRIMARY4" "$LAB_TSIG_KEY" lab.test. 3
 sleep 1
@@ -125,7 +131,7 @@ assert_contains "$out" "not ready: 1 address(es) not up to date: ns2.lab.test. $
 assert_contains "$out" "(primary "
 assert_rc 3 "$CUTOVER_BIN" ttl wait "$plan" --timeout 3
 bash "$LAB_SH" secondary-release "$LAB_DIR" >/dev/null
-wait_for 10 test "$(mx_ttl "$LAB_SECONDARY" lab.test.)" = 3 || fail "secondary did not catch up"
+wait_for 10 secondary_mx_ttl_is 3 || fail "secondary did not catch up"
 out=$("$CUTOVER_BIN" ttl wait "$plan" --timeout 30 2>&1) && rc=0 || rc=$?
 assert_eq 0 "$rc" "ttl wait after release ($out)"
 

@@ -120,8 +120,9 @@ wait $bg_deliver || fail "background delivery failed"
 [ "$rc" -eq 0 ] || fail "run exited $rc: $(cat "$tmp/run.out")"
 
 note "DNS as planned on the primary and the secondary"
+mx_is() { [ "$(run_mx "$1")" = "$NEW_MX" ]; } # polled by wait_for
 for srv in "$LAB_PRIMARY4" "$LAB_SECONDARY"; do
-	wait_for 5 test "$(run_mx "$srv")" = "$NEW_MX" || fail "MX on $srv: $(run_mx "$srv")"
+	wait_for 5 mx_is "$srv" || fail "MX on $srv: $(run_mx "$srv")"
 	assert_eq "$LAB_HOST2" "$(imap_a "$srv")" "IMAP A on $srv"
 	assert_eq "::ffff:$LAB_HOST2" "$(imap_aaaa "$srv")" "IMAP AAAA on $srv"
 done
