@@ -284,14 +284,17 @@ int sync_state_load(const char *path, sync_state **state_r, cut_status *st)
 	*state_r = NULL;
 	f = fopen(path, "rb");
 	if (f == NULL) {
-		if (errno != ENOENT)
+		/* errno read once: the calls below may change it */
+		int missing = errno == ENOENT;
+
+		if (!missing)
 			cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "%s: %s", path,
 				       strerror(errno));
 		*state_r = calloc(1, sizeof(**state_r));
 		if (*state_r == NULL)
 			return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
 					      "out of memory");
-		return errno == ENOENT ? 0 : 1;
+		return missing ? 0 : 1;
 	}
 	for (;;) {
 		size_t n = fread(chunk, 1, sizeof(chunk), f);
