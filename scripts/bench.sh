@@ -177,7 +177,7 @@ wait_idle() {
 	local da=("${DA1[@]}") i
 	[ "$1" = 2 ] && da=("${DA2[@]}")
 	for i in $(seq 1 100); do
-		"${da[@]}" who 2>/dev/null | grep -qw "$2" || return 0
+		"${da[@]}" who 2>/dev/null | grep -w "$2" >/dev/null || return 0
 		sleep 0.1
 	done
 	die "host$1 session of $2 does not end"
@@ -275,7 +275,7 @@ run_tool() {
 			--host2 "$LAB_HOST2:$PORT" --user2 "$C_USER" --passfile2 "$OUT/pass"
 			--ca-file "$LAB_CA" --tls-name1 "$LAB_TLS_NAME" --tls-name2 "$LAB_TLS_NAME"
 			${BENCH_CUTOVER_ARGS:-})
-		if "$CUTOVER_BIN" sync --help 2>&1 | grep -q -- --state-dir; then
+		if "$CUTOVER_BIN" sync --help 2>&1 | grep -- --state-dir >/dev/null; then
 			cmd+=(--state-dir "$OUT/state-cutover")
 		fi
 		;;

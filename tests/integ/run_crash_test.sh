@@ -76,7 +76,7 @@ if [ -z "${CRASH_WORKER:-}" ]; then
 	for sc in ${CRASH_SCENARIOS:-classical lucky}; do
 		[ -n "${CRASH_FROM:-}${CRASH_TO:-}" ] && break
 		for s in $(cat "$tmp"/lane*.steps."$sc" | head -1); do
-			cat "$tmp"/lane*.interrupted."$sc" | grep -qx "$s" ||
+			grep -qx -- "$s" "$tmp"/lane*.interrupted."$sc" ||
 				fail "$sc: no crash happened during step $s (interrupted: $(sort -u "$tmp"/lane*.interrupted."$sc" | paste -sd' ' -))"
 		done
 		note "$sc: $(cat "$tmp"/lane*.rounds."$sc" | awk '{n+=$1} END{print n}') crash points, each resumed to the same end state"

@@ -21,7 +21,7 @@
 source "$(dirname "$0")/lib.sh"
 
 [ -n "$CUTOVER_BIN" ] && [ -x "$CUTOVER_BIN" ] || skip "CUTOVER_BIN not set"
-"$CUTOVER_BIN" sync --help 2>&1 | grep -q -- --state-dir || skip "no --state-dir"
+"$CUTOVER_BIN" sync --help 2>&1 | grep -- --state-dir >/dev/null || skip "no --state-dir"
 lab_up
 U=${SYNC_INFLIGHT_USER:-user21}
 T=$(test_tmpdir)

@@ -71,7 +71,7 @@ sync_killed_during() {
 	# The server still completes the APPENDs that were already sent before
 	# the kill; a rerun that lists host2 before that could copy them again
 	# (docs/sync.md, "Crash safety").  Wait for the old session to end.
-	wait_for 60 bash -c "! $LAB_DOVEADM2 who 2>/dev/null | grep -qw '$U'" ||
+	wait_for 60 bash -c "! $LAB_DOVEADM2 who 2>/dev/null | grep -w '$U' >/dev/null" ||
 		fail "the killed session of $U on host2 did not end"
 }
 
@@ -136,12 +136,12 @@ compare || fail "not converged with --delete2"
 note "host2-only folders stay unless --delete2-folders"
 $LAB_DOVEADM2 mailbox create -u "$U" "Only on host2" || fail "doveadm mailbox create"
 sync --delete2 >/dev/null || fail "sync --delete2 failed"
-$LAB_DOVEADM2 mailbox list -u "$U" | grep -qx "Only on host2" || fail "host2-only folder deleted without --delete2-folders"
+$LAB_DOVEADM2 mailbox list -u "$U" | grep -x >/dev/null "Only on host2" || fail "host2-only folder deleted without --delete2-folders"
 sync --delete2 --delete2-folders >/dev/null || fail "sync --delete2-folders failed"
-if $LAB_DOVEADM2 mailbox list -u "$U" | grep -qx "Only on host2"; then
+if $LAB_DOVEADM2 mailbox list -u "$U" | grep -x >/dev/null "Only on host2"; then
 	fail "host2-only folder kept with --delete2-folders"
 fi
-$LAB_DOVEADM2 mailbox list -u "$U" | grep -qx INBOX || fail "INBOX gone"
+$LAB_DOVEADM2 mailbox list -u "$U" | grep -x >/dev/null INBOX || fail "INBOX gone"
 compare || fail "--delete2-folders touched a synced folder"
 
 note "postsync: new arrivals on host1 INBOX move, the rest stays"
