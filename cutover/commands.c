@@ -82,7 +82,8 @@ const cli_command cli_commands[] = {
 	 "                   folders unchanged on both servers (default: none,\n"
 	 "                   every folder compared in full); also where the\n"
 	 "                   APPENDs in flight are recorded, so that a rerun\n"
-	 "                   after a crash does not copy a message twice\n"
+	 "                   after a crash does not copy a message twice;\n"
+	 "                   created (mode 700) when missing\n"
 	 "Passwords come from the pass files (first line) or from the environment\n"
 	 "(CUTOVER_PASSWORD1, CUTOVER_PASSWORD2), never from the command line.\n",
 	 cmd_sync},

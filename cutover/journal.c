@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fsutil.h"
 #include "common/str.h"
 #include "common/timeutil.h"
 
@@ -102,25 +103,6 @@ static int journal_db_error(journal *j, cut_status *st, const char *what)
 			      sqlite3_errmsg(j->db), hint);
 }
 
-static int journal_mkdir(const char *dir, cut_status *st)
-{
-	struct stat sb;
-
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
-				      "%s: cannot create the state directory: %s",
-				      dir, strerror(errno));
-	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode))
-		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
-				      "%s: the state directory is not a directory",
-				      dir);
-	if (access(dir, W_OK) < 0)
-		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
-				      "%s: the state directory is not writable: %s",
-				      dir, strerror(errno));
-	return 0;
-}
-
 int journal_open(const char *state_dir, journal **j_r, cut_status *st)
 {
 	journal *j = NULL;
@@ -129,7 +111,7 @@ int journal_open(const char *state_dir, journal **j_r, cut_status *st)
 	int ret = -1;
 
 	*j_r = NULL;
-	if (journal_mkdir(state_dir, st) < 0)
+	if (cut_dir_ensure(state_dir, st) < 0)
 		goto done;
 	j = calloc(1, sizeof(*j));
 	if (j == NULL || (j->dir = strdup(state_dir)) == NULL) {

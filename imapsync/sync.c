@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "common/str.h"
 #include "common/timeutil.h"
@@ -1775,6 +1776,7 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 				goto folder_fail;
 		}
 		fr->c.failed += f.copy_failed;
+		f.copy_failed = 0;
 		fr->c.in_sync += plan->n_in_sync;
 		if (sync_flags(&f, plan, &l2, st) < 0)
 			goto folder_fail;
@@ -1862,6 +1864,8 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 	ret = 0;
 	goto done;
 folder_fail:
+	/* copies that failed before the folder did are failures too */
+	fr->c.failed += f.copy_failed;
 	sync_folder_error(fr, "%s", st->msg);
 done:
 	free(jobs);
@@ -2013,6 +2017,13 @@ int sync_account(const sync_endpoint *h1, const sync_endpoint *h2,
 			       "only recent arrivals or named folders");
 		goto done;
 	}
+	/* A state directory that cannot hold the in-flight record would stop
+	 * every copy midway: refused before anything is sent. */
+	if (!o->justlogin && !o->dry_run &&
+	    ((o->state_dir != NULL && !o->delete1 &&
+	      cut_dir_ensure(o->state_dir, st) < 0) ||
+	     (o->inflight_dir != NULL && cut_dir_ensure(o->inflight_dir, st) < 0)))
+		goto done;
 	if (sync_connect(h1, "host1", o, &r.c1, st) < 0 ||
 	    sync_connect(h2, "host2", o, &r.c2, st) < 0)
 		goto done;

@@ -274,53 +274,60 @@ bad:
 			      "line %zu: damaged or truncated state", lineno);
 }
 
-int sync_state_load(const char *path, sync_state **state_r, cut_status *st)
+int sync_state_read_file(const char *path, size_t max, cut_buf *b, cut_status *st)
 {
-	cut_buf b = CUT_BUF_INIT;
-	char chunk[8192];
+	char chunk[65536];
 	FILE *f;
 	int ret = -1;
 
-	*state_r = NULL;
 	f = fopen(path, "rb");
 	if (f == NULL) {
 		/* errno read once: the calls below may change it */
-		int missing = errno == ENOENT;
-
-		if (!missing)
-			cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "%s: %s", path,
-				       strerror(errno));
-		*state_r = calloc(1, sizeof(**state_r));
-		if (*state_r == NULL)
-			return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
-					      "out of memory");
-		return missing ? 0 : 1;
+		if (errno == ENOENT)
+			return 1;
+		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "%s: %s", path,
+				      strerror(errno));
 	}
 	for (;;) {
 		size_t n = fread(chunk, 1, sizeof(chunk), f);
 
 		if (n == 0)
 			break;
-		if (b.len + n > SYNC_STATE_MAX || cut_buf_append(&b, chunk, n) < 0) {
+		if (b->len + n > max || cut_buf_append(b, chunk, n) < 0) {
 			cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
 				       "%s: too large or out of memory", path);
-			goto damaged;
+			goto done;
 		}
 	}
 	if (ferror(f)) {
 		cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "%s: read error", path);
-		goto damaged;
-	}
-	if (sync_state_parse(b.data != NULL ? b.data : "", b.len, state_r, st) == 0) {
-		ret = 0;
 		goto done;
 	}
-	cut_status_prefix(st, "%s: ", path);
-damaged:
-	*state_r = calloc(1, sizeof(**state_r));
-	ret = *state_r != NULL ? 1 : -1;
+	ret = 0;
 done:
 	fclose(f);
+	return ret;
+}
+
+int sync_state_load(const char *path, sync_state **state_r, cut_status *st)
+{
+	cut_buf b = CUT_BUF_INIT;
+	int ret;
+
+	*state_r = NULL;
+	ret = sync_state_read_file(path, SYNC_STATE_MAX, &b, st);
+	if (ret == 0) {
+		if (sync_state_parse(b.data != NULL ? b.data : "", b.len, state_r,
+				     st) == 0)
+			goto done;
+		cut_status_prefix(st, "%s: ", path);
+	}
+	/* missing (1) or damaged (-1): an empty state */
+	ret = ret == 1 ? 0 : 1;
+	*state_r = calloc(1, sizeof(**state_r));
+	if (*state_r == NULL)
+		ret = cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "out of memory");
+done:
 	cut_buf_free(&b);
 	return ret;
 }

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/status.h"
 
 /** One server's mailbox counters (SELECT with CONDSTORE). */
@@ -78,6 +79,13 @@ int sync_state_save(const sync_state *s, const char *path, cut_status *st);
  */
 int sync_state_write_atomic(const char *path, const void *data, size_t len,
 			    const char *what, cut_status *st);
+
+/**
+ * Appends the content of `path` (at most `max` bytes) to *b.
+ * @return 0; 1 when the file does not exist; -1 with *st naming the file
+ * when it cannot be read, is larger than `max` or memory runs out.
+ */
+int sync_state_read_file(const char *path, size_t max, cut_buf *b, cut_status *st);
 
 /** The entry of a folder pair, or NULL; valid until the state changes. */
 const sync_state_folder *sync_state_find(const sync_state *s, const char *name1,

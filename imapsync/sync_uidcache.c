@@ -320,50 +320,22 @@ int sync_uidcache_load(const char *path, const char *name1, const char *name2,
 		       sync_uidcache **cache_r, cut_status *st)
 {
 	cut_buf b = CUT_BUF_INIT;
-	char chunk[65536];
-	FILE *f;
-	int ret = -1;
+	int ret;
 
 	*cache_r = NULL;
-	f = fopen(path, "rb");
-	if (f == NULL) {
-		int missing = errno == ENOENT;
-
-		if (!missing)
-			cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "%s: %s", path,
-				       strerror(errno));
-		*cache_r = sync_uidcache_new(name1, name2);
-		if (*cache_r == NULL)
-			return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
-					      "out of memory");
-		return missing ? 0 : 1;
+	ret = sync_state_read_file(path, SYNC_UIDCACHE_MAX, &b, st);
+	if (ret == 0) {
+		if (sync_uidcache_parse(b.data != NULL ? b.data : "", b.len, name1,
+					name2, cache_r, st) == 0)
+			goto done;
+		cut_status_prefix(st, "%s: ", path);
 	}
-	for (;;) {
-		size_t n = fread(chunk, 1, sizeof(chunk), f);
-
-		if (n == 0)
-			break;
-		if (b.len + n > SYNC_UIDCACHE_MAX || cut_buf_append(&b, chunk, n) < 0) {
-			cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL,
-				       "%s: too large or out of memory", path);
-			goto damaged;
-		}
-	}
-	if (ferror(f)) {
-		cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "%s: read error", path);
-		goto damaged;
-	}
-	if (sync_uidcache_parse(b.data != NULL ? b.data : "", b.len, name1, name2,
-				cache_r, st) == 0) {
-		ret = 0;
-		goto done;
-	}
-	cut_status_prefix(st, "%s: ", path);
-damaged:
+	/* missing (1) or damaged (-1): an empty cache */
+	ret = ret == 1 ? 0 : 1;
 	*cache_r = sync_uidcache_new(name1, name2);
-	ret = *cache_r != NULL ? 1 : -1;
+	if (*cache_r == NULL)
+		ret = cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "out of memory");
 done:
-	fclose(f);
 	cut_buf_free(&b);
 	return ret;
 }

@@ -11,7 +11,9 @@
 # headers of the new UIDs only) and converges; (h) a folder deleted and
 # recreated on host2 (new UIDVALIDITY) holding as many other messages
 # under the cached UIDs is listed in full and converges; (i) a damaged
-# UID cache is listed in full and converges.
+# UID cache is listed in full and converges; (j) a state directory that
+# cannot be created is refused before anything is copied, and a missing
+# one is created (mode 700) by the first run.
 # Every outcome is checked by scripts/mailbox_compare.py.
 # Env: SYNC_STATE_USER (default user18), CUTOVER_BIN.
 # shellcheck source=tests/integ/lib.sh
@@ -24,8 +26,7 @@ T=$(test_tmpdir)
 S=$CUTOVER_SOURCE_DIR/scripts
 printf '%s\n' "pass-$U" >"$T/pass"
 chmod 600 "$T/pass"
-SD=$T/state
-mkdir -p "$SD"
+SD=$T/state # created by the first run
 
 H=(--host1 "$LAB_HOST1:$LAB_IMAPS_PORT" --user1 "$U" --passfile1 "$T/pass"
 	--host2 "$LAB_HOST2:$LAB_IMAPS_PORT" --user2 "$U" --passfile2 "$T/pass"
@@ -58,6 +59,7 @@ reset 2
 python3 "$S/gen_corpus.py" fill "${C1[@]}" --seed 7 --count 60 --big 0
 ssync --delete2 >"$T/out.json" || { cat "$T/log"; fail "first sync failed"; }
 compare || fail "host2 differs after the first sync"
+[ "$(stat -c %a "$SD")" = 700 ] || fail "state directory not created with mode 700"
 [ -n "$(ls "$SD")" ] || fail "no state file written in $SD"
 nfolders=$(python3 -c "import json,sys; print(len(json.load(sys.stdin)['folders']))" <"$T/out.json")
 
@@ -169,4 +171,18 @@ if grep -q 'messages from the UID cache' "$T/log"; then
 fi
 [ "$(hdr_fetches)" -ge 2 ] || fail "INBOX not listed in full on both sides"
 compare || fail "differs after a run with a damaged UID cache"
+
+note "(j) a state directory that cannot be created: refused, nothing copied"
+imap_append "$LAB_HOST1" "$U" INBOX "state test bad dir"
+: >"$T/plainfile"
+rc=0
+"$CUTOVER_BIN" sync "${H[@]}" --delete2 --state-dir "$T/plainfile/state" \
+	>"$T/out" 2>"$T/err" || rc=$?
+assert_eq 1 "$rc" "exit status with an unusable state directory"
+grep -q "plainfile/state: cannot create the state directory: Not a directory" "$T/err" ||
+	{ cat "$T/err"; fail "no clear error about the state directory"; }
+if compare >/dev/null 2>&1; then fail "a message was copied with an unusable state directory"; fi
+ssync --delete2 >"$T/out.json" || { cat "$T/log"; fail "sync after the refused run failed"; }
+assert_eq 1 "$(total copied <"$T/out.json")" "copied after the refused run"
+compare || fail "differs after the refused run"
 note "ok"
