@@ -39,6 +39,7 @@ typedef enum cmd_kind {
 	CMD_NAMESPACE,
 	CMD_LIST,
 	CMD_SELECT,
+	CMD_STATUS,
 	CMD_SEARCH,
 	CMD_FETCH,
 	CMD_APPEND,
@@ -328,6 +329,7 @@ static void client_classify(imap_client *c, client_cmd *cmd, const imap_resp *r,
 		hint = ": check the user name and password";
 		break;
 	case CMD_SELECT:
+	case CMD_STATUS:
 	case CMD_LIST:
 		scope = CUT_SCOPE_FOLDER;
 		break;
@@ -805,9 +807,12 @@ static void client_fetch_msg(imap_client *c, const imap_resp *r)
 		cut_buf_reset(&c->scratch);
 		cut_buf_puts(&c->scratch, "");
 		for (f = it->child; f != NULL; f = f->next)
-			cut_buf_printf(&c->scratch, "%s%s", c->scratch.len ? " " : "", f->str);
-		m.flags = c->scratch.data;
-		m.flag_list = it->child;
+			if ((c->scratch.len > 0 && cut_buf_append(&c->scratch, " ", 1) < 0) ||
+			    cut_buf_append(&c->scratch, f->str, f->len) < 0)
+				break;
+		/* out of memory: no flags rather than some of them */
+		m.flags = f == NULL ? c->scratch.data : NULL;
+		m.flag_list = f == NULL ? it->child : NULL;
 	}
 	it = imap_item_fetch_attr(list, "INTERNALDATE");
 	if (it != NULL && it->type == IMAP_ITEM_STRING) {
@@ -1062,6 +1067,35 @@ static int client_flag_list(const imap_item *list, char *dst, size_t n)
 	return 0;
 }
 
+/* "* STATUS mailbox (MESSAGES n UIDNEXT n ...)" (RFC 3501 7.2.4) for the
+ * mailbox cmd asked about (cmd->owned); -1 for another mailbox's. */
+static int client_status_data(client_cmd *cmd, const imap_resp *r)
+{
+	const imap_item *mb = r->args, *it;
+	imap_select_info *s = cmd->sel;
+
+	if (mb == NULL || (mb->type != IMAP_ITEM_ATOM && mb->type != IMAP_ITEM_STRING) ||
+	    mb->len != strlen(cmd->owned) || memcmp(mb->str, cmd->owned, mb->len) != 0 ||
+	    mb->next == NULL || mb->next->type != IMAP_ITEM_LIST)
+		return -1;
+	for (it = mb->next->child; it != NULL && it->next != NULL; it = it->next->next) {
+		uint64_t v;
+
+		if (imap_item_u64(it->next, UINT64_MAX, &v) < 0)
+			continue;
+		if (imap_item_is(it, "MESSAGES") && v <= UINT32_MAX)
+			s->exists = (uint32_t)v;
+		else if (imap_item_is(it, "UIDNEXT") && v <= UINT32_MAX)
+			s->uidnext = (uint32_t)v;
+		else if (imap_item_is(it, "UIDVALIDITY") && v <= UINT32_MAX)
+			s->uidvalidity = (uint32_t)v;
+		else if (imap_item_is(it, "HIGHESTMODSEQ"))
+			/* RFC 7162 3.1.2.1: 0 when mod-sequences are not kept */
+			s->highestmodseq = v, s->nomodseq = v == 0;
+	}
+	return 0;
+}
+
 static void client_untagged(imap_client *c, const imap_resp *r)
 {
 	client_cmd *cmd;
@@ -1123,6 +1157,10 @@ static void client_untagged(imap_client *c, const imap_resp *r)
 					cut_status_set(&cmd->err, CUT_FINAL, CUT_SCOPE_SERVER,
 						       "%s: bad ESEARCH result", c->name);
 		}
+		consumed = 1;
+	} else if (strcmp(r->name, "STATUS") == 0 &&
+		   (cmd = client_find_kind(c, CMD_STATUS)) != NULL &&
+		   client_status_data(cmd, r) == 0) {
 		consumed = 1;
 	} else if (strcmp(r->name, "NAMESPACE") == 0 &&
 		   (cmd = client_find_kind(c, CMD_NAMESPACE)) != NULL) {
@@ -2020,6 +2058,38 @@ int imap_select_async(imap_client *c, const char *mailbox, int readonly,
 
 	if (cmd == NULL)
 		return -1;
+	cmd->done_fn = done;
+	cmd->ctx = done_ctx;
+	cmd_finish(cmd);
+	cmd_enqueue(c, cmd);
+	client_kick(c);
+	return 0;
+}
+
+int imap_status_async(imap_client *c, const char *mailbox, imap_select_info *info_r,
+		      imap_done_fn done, void *done_ctx, cut_status *st)
+{
+	client_cmd *cmd;
+	char what[160];
+
+	memset(info_r, 0, sizeof(*info_r));
+	if (client_check(c, st) < 0)
+		return -1;
+	snprintf(what, sizeof(what), "STATUS \"%.120s\"", mailbox);
+	cmd = cmd_new(c, CMD_STATUS, what);
+	if (cmd == NULL || (cmd->owned = strdup(mailbox)) == NULL) {
+		cmd_free(cmd);
+		return cut_status_set(st, CUT_TEMP, CUT_SCOPE_LOCAL, "out of memory");
+	}
+	cut_buf_puts(&cmd->seg[0].text, "STATUS ");
+	if (cmd_add_mailbox(c, cmd, mailbox) < 0) {
+		cmd_free(cmd);
+		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_FOLDER,
+				      "%s: bad mailbox name \"%s\"", c->name, mailbox);
+	}
+	cut_buf_printf(&cmd->seg[cmd->nseg - 1].text, " (MESSAGES UIDNEXT UIDVALIDITY%s)",
+		       imap_client_has_cap(c, "CONDSTORE") ? " HIGHESTMODSEQ" : "");
+	cmd->sel = info_r;
 	cmd->done_fn = done;
 	cmd->ctx = done_ctx;
 	cmd_finish(cmd);

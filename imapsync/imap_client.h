@@ -256,6 +256,17 @@ int imap_select_async(imap_client *c, const char *mailbox, int readonly,
 		      int condstore, imap_select_info *info_r, imap_done_fn done,
 		      void *done_ctx, cut_status *st);
 
+/**
+ * Queues `STATUS mailbox (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)`
+ * (HIGHESTMODSEQ with CONDSTORE, RFC 7162 3.1.2.1) and fills *info_r's
+ * exists, uidnext, uidvalidity, highestmodseq and nomodseq from the
+ * answer; the rest stays zero.  Values the server did not send stay
+ * zero too.  Cheaper than SELECT on the selected mailbox (Dovecot does
+ * not reopen it).  *info_r must live until `done` ran.
+ */
+int imap_status_async(imap_client *c, const char *mailbox, imap_select_info *info_r,
+		      imap_done_fn done, void *done_ctx, cut_status *st);
+
 /** CREATE; an existing mailbox ([ALREADYEXISTS]) is success when
  *  `exist_ok`. */
 int imap_create(imap_client *c, const char *mailbox, int exist_ok,

@@ -38,6 +38,9 @@ typedef struct sync_list {
 	char **idate; /* owned INTERNALDATE as sent, for APPEND */
 	size_t n, cap;
 	const char *server; /* "host1 127.0.0.11:993", for errors */
+	/* the last flags as sent and their canonical form: most messages of
+	 * a folder share a handful of flag sets */
+	char *memo_raw, *memo_canon;
 } sync_list;
 
 typedef struct sync_run {
@@ -193,6 +196,8 @@ static void sync_list_free(sync_list *l)
 	free(l->m);
 	free(l->flags);
 	free(l->idate);
+	free(l->memo_raw);
+	free(l->memo_canon);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -226,7 +231,22 @@ static int list_add(sync_list *l, uint32_t uid, const char *flags,
 	memset(m, 0, sizeof(*m));
 	l->flags[l->n] = NULL;
 	l->idate[l->n] = NULL;
-	if (sync_plan_flags_canon(flags, &l->flags[l->n]) < 0)
+	if (flags == NULL)
+		flags = "";
+	if (l->memo_raw == NULL || strcmp(flags, l->memo_raw) != 0) {
+		char *raw = strdup(flags), *canon = NULL;
+
+		if (raw == NULL || sync_plan_flags_canon(flags, &canon) < 0) {
+			free(raw);
+			goto oom;
+		}
+		free(l->memo_raw);
+		free(l->memo_canon);
+		l->memo_raw = raw;
+		l->memo_canon = canon;
+	}
+	l->flags[l->n] = strdup(l->memo_canon);
+	if (l->flags[l->n] == NULL)
 		goto oom;
 	l->idate[l->n] = strdup(idate);
 	if (l->idate[l->n] == NULL) {
@@ -1478,17 +1498,22 @@ static sync_state_side state_side(const imap_select_info *i)
 /*
  * The pair is in sync: remember host1's counters as they were before the
  * listing (a change since then shows next time) and host2's as they are
- * after this run's own changes (from the SELECT the caller queued, so
- * that host2 opens the folder while the UID cache is written; this runs
- * it dry first).  Nothing is recorded when the counts do not add up
- * (host1's listing is not what SELECT announced, or host2 holds another
- * number of messages than this run left there): someone else changed a
- * server meanwhile, and the next run compares the pair in full.
+ * after this run's own changes (from the STATUS the caller queued, so
+ * that host2 answers it while the UID cache is written; this runs it dry
+ * first).  STATUS of the selected folder costs Dovecot next to nothing,
+ * where a second SELECT reopens the folder (a Maildir scan of every file
+ * of a changed folder, about 80 ms for 20,000 messages).  Nothing is
+ * recorded when the counts do not add up (host1's listing is not what
+ * SELECT announced, or host2 holds another number of messages than this
+ * run left there), when STATUS gave no UIDVALIDITY or another one than
+ * the folder this run listed, or no HIGHESTMODSEQ: someone else changed
+ * a server meanwhile (or the server does not say), and the next run
+ * compares the pair in full.
  */
 static void sync_state_record(sync_run *r, const folder_pair *p,
 			      const imap_select_info *i1, size_t listed1,
-			      const imap_select_info *i2, const cut_status *sel_st,
-			      size_t expect2)
+			      uint32_t uidvalidity2, const imap_select_info *i2,
+			      const cut_status *sel_st, size_t expect2)
 {
 	sync_state_side a, b;
 	cut_status st;
@@ -1499,6 +1524,14 @@ static void sync_state_record(sync_run *r, const folder_pair *p,
 	if (imap_client_run(r->c2, &st) < 0 || cut_status_failed(sel_st)) {
 		cut_debug("%s: not recorded in the state: %s", p->name2,
 			  cut_status_failed(sel_st) ? sel_st->msg : st.msg);
+		return;
+	}
+	if (i2->uidvalidity == 0 || i2->uidvalidity != uidvalidity2 ||
+	    (i2->highestmodseq == 0 && !i2->nomodseq)) {
+		cut_debug("%s: not recorded in the state: STATUS gave UIDVALIDITY %u "
+			  "(listed: %u), HIGHESTMODSEQ %llu",
+			  p->name2, i2->uidvalidity, uidvalidity2,
+			  (unsigned long long)i2->highestmodseq);
 		return;
 	}
 	if (i1->exists != listed1) {
@@ -1842,18 +1875,18 @@ static int sync_one_folder(sync_run *r, const folder_pair *p,
 				sync_list_free(&l2new);
 			}
 		}
-		/* host2 opens the folder again for the state (below) while the
-		 * cache file is written */
+		/* host2's counters after this run, for the state (below),
+		 * answered while the cache file is written */
 		if (record)
-			record = imap_select_async(r->c2, p->name2, 0, 1, &i2r,
-						   list_fetch_done, &rst, &rst) == 0;
+			record = imap_status_async(r->c2, p->name2, &i2r, list_fetch_done,
+						   &rst, &rst) == 0;
 		sync_uidcache_store(cache, cache_path, &i1, &l1, &i2, &l2, &l2new);
 	} else if (record) {
-		record = imap_select_async(r->c2, p->name2, 0, 1, &i2r, list_fetch_done,
+		record = imap_status_async(r->c2, p->name2, &i2r, list_fetch_done,
 					   &rst, &rst) == 0;
 	}
 	if (record)
-		sync_state_record(r, p, &i1, l1.n, &i2r, &rst,
+		sync_state_record(r, p, &i1, l1.n, i2.uidvalidity, &i2r, &rst,
 				  o->delete2 ? l1.n : l2.n + (size_t)fr->c.copied);
 	else if (cut_status_failed(&rst))
 		cut_debug("%s: not recorded in the state: %s", p->name2, rst.msg);

@@ -288,6 +288,14 @@ int sync_state_read_file(const char *path, size_t max, cut_buf *b, cut_status *s
 		return cut_status_set(st, CUT_FINAL, CUT_SCOPE_LOCAL, "%s: %s", path,
 				      strerror(errno));
 	}
+	{
+		struct stat sb;
+
+		/* one allocation for the whole file (a UID cache is megabytes) */
+		if (fstat(fileno(f), &sb) == 0 && sb.st_size > 0 &&
+		    (uint64_t)sb.st_size <= max)
+			(void)cut_buf_reserve(b, (size_t)sb.st_size + 1);
+	}
 	for (;;) {
 		size_t n = fread(chunk, 1, sizeof(chunk), f);
 

@@ -16,7 +16,9 @@
 #include "common/str.h"
 #include "imapsync/sync_state.h"
 
-#define SYNC_UIDCACHE_MAGIC "cutover-uid-cache 1"
+#define SYNC_UIDCACHE_MAGIC "cutover-uid-cache 2"
+/* Version 1 (FNV-1a checksum) is read as no cache: listed in full once. */
+#define SYNC_UIDCACHE_MAGIC_V1 "cutover-uid-cache 1"
 /* Far above any folder's file (about 120 bytes a message). */
 #define SYNC_UIDCACHE_MAX (256u * 1024 * 1024)
 
@@ -30,6 +32,32 @@ static uint64_t uidcache_fnv(const char *p, size_t n, uint64_t h)
 }
 
 #define FNV_INIT 14695981039346656037ull
+
+/*
+ * The checksum of the file's lines: eight bytes at a time (a byte-wise
+ * FNV-1a over 5 MB took longer than parsing them).  It detects damage
+ * (truncation, stray bytes, edits), nothing more: a cache is trusted
+ * only as far as the servers' answers confirm it (sync.c).  Words are
+ * read in the host's byte order, so a file moved to a machine of the
+ * other order reads as damaged: listed in full once.
+ */
+static uint64_t uidcache_sum(const char *p, size_t n)
+{
+	const uint64_t k = 0x9e3779b97f4a7c15ull;
+	uint64_t h = 0x243f6a8885a308d3ull ^ n, w;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * k;
+		h ^= h >> 32;
+	}
+	w = 0;
+	memcpy(&w, p, n);
+	h = (h ^ w) * k;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 32);
+}
 
 void sync_uidcache_reset(sync_uidcache_side *s, uint32_t uidvalidity)
 {
@@ -135,10 +163,30 @@ const sync_uidcache_entry *sync_uidcache_find(const sync_uidcache_side *s,
 
 /* ---- text form ---- */
 
+/* Decimal digits of v at p; returns the end.  (printf costs more than
+ * everything else of a 40,000-line render together.) */
+static char *put_u64(char *p, uint64_t v)
+{
+	char t[20];
+	int n = 0;
+
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		*p++ = t[--n];
+	return p;
+}
+
+/* "k uid size epoch idhex idate\n": at most this many bytes */
+#define ENTRY_LINE_MAX (2 + 11 + 21 + 21 + 2 * IDENTITY_LEN + 1 + SYNC_UIDCACHE_DATE_MAX + 1)
+
 static int render(const sync_uidcache *c, cut_buf *b)
 {
-	char idhex[2 * IDENTITY_LEN + 1];
 	uint64_t h;
+	size_t n = c->s[0].n + c->s[1].n;
+	char *p;
 
 	if (cut_buf_printf(b, "%s\nnames ", SYNC_UIDCACHE_MAGIC) < 0 ||
 	    cut_hex_word_put(b, c->name1) < 0 || cut_buf_puts(b, " ") < 0 ||
@@ -146,23 +194,39 @@ static int render(const sync_uidcache *c, cut_buf *b)
 	    cut_buf_printf(b, "\nuidvalidity %u %u\n", c->s[0].uidvalidity,
 			   c->s[1].uidvalidity) < 0)
 		return -1;
+	if (n > (SIZE_MAX - b->len - 1) / ENTRY_LINE_MAX ||
+	    cut_buf_reserve(b, n * ENTRY_LINE_MAX) < 0)
+		return -1;
+	p = b->data + b->len;
 	for (int k = 0; k < 2; k++)
 		for (size_t i = 0; i < c->s[k].n; i++) {
 			const sync_uidcache_entry *e = &c->s[k].e[i];
+			size_t dl = strnlen(e->idate, SYNC_UIDCACHE_DATE_MAX);
 
+			*p++ = (char)('1' + k);
+			*p++ = ' ';
+			p = put_u64(p, e->uid);
+			*p++ = ' ';
+			p = put_u64(p, e->size);
+			*p++ = ' ';
+			if (e->epoch < 0)
+				*p++ = '-';
+			p = put_u64(p, e->epoch < 0 ? 0 - (uint64_t)e->epoch
+						   : (uint64_t)e->epoch);
+			*p++ = ' ';
 			for (size_t j = 0; j < IDENTITY_LEN; j++) {
-				idhex[2 * j] = cut_hex_digits[e->id.d[j] >> 4];
-				idhex[2 * j + 1] = cut_hex_digits[e->id.d[j] & 15];
+				*p++ = cut_hex_digits[e->id.d[j] >> 4];
+				*p++ = cut_hex_digits[e->id.d[j] & 15];
 			}
-			idhex[2 * IDENTITY_LEN] = '\0';
-			if (cut_buf_printf(b, "%d %u %llu %lld %s %s\n", k + 1, e->uid,
-					   (unsigned long long)e->size,
-					   (long long)e->epoch, idhex, e->idate) < 0)
-				return -1;
+			*p++ = ' ';
+			memcpy(p, e->idate, dl);
+			p += dl;
+			*p++ = '\n';
 		}
-	h = uidcache_fnv(b->data, b->len, FNV_INIT);
-	return cut_buf_printf(b, "end %zu %016llx\n", c->s[0].n + c->s[1].n,
-			      (unsigned long long)h);
+	b->len = (size_t)(p - b->data);
+	b->data[b->len] = '\0';
+	h = uidcache_sum(b->data, b->len);
+	return cut_buf_printf(b, "end %zu %016llx\n", n, (unsigned long long)h);
 }
 
 /* Splits [p, e) at single spaces into up to max words (the last one takes
@@ -199,20 +263,78 @@ static int word_u64(const char *w, size_t n, uint64_t max, uint64_t *v)
 	return cut_parse_u64(tmp, max, v);
 }
 
-static int word_i64(const char *w, size_t n, int64_t *v)
+/* Digits at *pp up to the next space (or end): the value, at most max.
+ * Moves *pp past the space.  No sign, no empty number. */
+static int field_u64(const char **pp, const char *end, uint64_t max, uint64_t *v)
 {
-	uint64_t u;
+	const char *p = *pp;
+	uint64_t x = 0;
 
-	if (n > 1 && w[0] == '-') {
-		if (word_u64(w + 1, n - 1, (uint64_t)INT64_MAX, &u) < 0)
-			return -1;
-		*v = -(int64_t)u;
-		return 0;
-	}
-	if (word_u64(w, n, (uint64_t)INT64_MAX, &u) < 0)
+	if (p >= end || *p < '0' || *p > '9')
 		return -1;
-	*v = (int64_t)u;
+	for (; p < end && *p != ' '; p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (d > 9 || x > (max - d) / 10)
+			return -1;
+		x = x * 10 + d;
+	}
+	if (p < end)
+		p++; /* the space */
+	*pp = p;
+	*v = x;
 	return 0;
+}
+
+/* Hex digit values, -1 for anything else (lowercase only, as written). */
+static const signed char hexval[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7,
+	['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13,
+	['d'] = 14, ['e'] = 15, ['f'] = 16,
+}; /* value + 1; 0 = not a digit */
+
+/* One "k uid size epoch idhex idate" line [p, e): appended to side k,
+ * whose UIDs must ascend strictly. */
+static int parse_entry(sync_uidcache *c, const char *p, const char *e)
+{
+	sync_uidcache_side *s;
+	uint64_t uid, size, ep;
+	int64_t epoch;
+	identity id;
+	char date[SYNC_UIDCACHE_DATE_MAX + 1];
+	size_t dl;
+	int neg;
+
+	if (e - p < 2 || (p[0] != '1' && p[0] != '2') || p[1] != ' ')
+		return -1;
+	s = &c->s[p[0] - '1'];
+	p += 2;
+	if (field_u64(&p, e, UINT32_MAX, &uid) < 0 || uid == 0 ||
+	    field_u64(&p, e, UINT64_MAX, &size) < 0)
+		return -1;
+	neg = p < e && *p == '-';
+	p += neg;
+	if (field_u64(&p, e, (uint64_t)INT64_MAX, &ep) < 0 || (neg && ep == 0))
+		return -1;
+	epoch = neg ? -(int64_t)ep : (int64_t)ep;
+	if (e - p < 2 * IDENTITY_LEN + 1 || p[2 * IDENTITY_LEN] != ' ')
+		return -1;
+	for (size_t i = 0; i < IDENTITY_LEN; i++) {
+		int hi = hexval[(unsigned char)p[2 * i]], lo = hexval[(unsigned char)p[2 * i + 1]];
+
+		if (hi == 0 || lo == 0)
+			return -1;
+		id.d[i] = (uint8_t)((hi - 1) * 16 + (lo - 1));
+	}
+	p += 2 * IDENTITY_LEN + 1;
+	dl = (size_t)(e - p);
+	if (!date_ok(p, dl))
+		return -1;
+	if (s->uidvalidity == 0 || (s->n > 0 && s->e[s->n - 1].uid >= uid))
+		return -1; /* UIDs strictly ascending per side */
+	memcpy(date, p, dl);
+	date[dl] = '\0';
+	return sync_uidcache_add(s, (uint32_t)uid, size, epoch, &id, date);
 }
 
 int sync_uidcache_parse(const char *data, size_t len, const char *name1,
@@ -236,6 +358,11 @@ int sync_uidcache_parse(const char *data, size_t len, const char *name1,
 		if (nl == NULL || ended || memchr(p, '\0', (size_t)(nl - p)) != NULL)
 			goto bad; /* truncated, bytes after the end, NUL */
 		if (lineno == 1) {
+			if ((size_t)(nl - p) == strlen(SYNC_UIDCACHE_MAGIC_V1) &&
+			    memcmp(p, SYNC_UIDCACHE_MAGIC_V1, (size_t)(nl - p)) == 0) {
+				*cache_r = c; /* an older version's file: empty */
+				return 0;
+			}
 			if ((size_t)(nl - p) != strlen(SYNC_UIDCACHE_MAGIC) ||
 			    memcmp(p, SYNC_UIDCACHE_MAGIC, (size_t)(nl - p)) != 0)
 				goto bad;
@@ -270,38 +397,11 @@ int sync_uidcache_parse(const char *data, size_t len, const char *name1,
 					goto bad;
 				h = h * 16 + (uint64_t)d;
 			}
-			if (h != uidcache_fnv(data, (size_t)(p - data), FNV_INIT))
+			if (h != uidcache_sum(data, (size_t)(p - data)))
 				goto bad;
 			ended = 1;
-		} else {
-			sync_uidcache_side *s;
-			uint64_t uid, size;
-			int64_t epoch;
-			identity id;
-			char date[SYNC_UIDCACHE_DATE_MAX + 1];
-
-			nw = split_words(p, nl, w, wl, 6);
-			if (nw != 6 || wl[0] != 1 || (w[0][0] != '1' && w[0][0] != '2') ||
-			    word_u64(w[1], wl[1], UINT32_MAX, &uid) < 0 || uid == 0 ||
-			    word_u64(w[2], wl[2], UINT64_MAX, &size) < 0 ||
-			    word_i64(w[3], wl[3], &epoch) < 0 ||
-			    wl[4] != 2 * IDENTITY_LEN || !date_ok(w[5], wl[5]))
-				goto bad;
-			s = &c->s[w[0][0] - '1'];
-			if (s->uidvalidity == 0 ||
-			    (s->n > 0 && s->e[s->n - 1].uid >= uid))
-				goto bad; /* UIDs strictly ascending per side */
-			for (size_t i = 0; i < IDENTITY_LEN; i++) {
-				int a = cut_hex_val(w[4][2 * i]), b = cut_hex_val(w[4][2 * i + 1]);
-
-				if (a < 0 || b < 0)
-					goto bad;
-				id.d[i] = (uint8_t)(a * 16 + b);
-			}
-			memcpy(date, w[5], wl[5]);
-			date[wl[5]] = '\0';
-			if (sync_uidcache_add(s, (uint32_t)uid, size, epoch, &id, date) < 0)
-				goto bad;
+		} else if (parse_entry(c, p, nl) < 0) {
+			goto bad;
 		}
 		p = nl + 1;
 	}

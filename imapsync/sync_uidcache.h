@@ -17,14 +17,14 @@
  * One file per folder pair, under DIR/ACCOUNT.uids/ next to the state
  * file (sync_state.h), named by a hash of the two wire names; written
  * atomically (temp file + rename, mode 600).  Text:
- *   cutover-uid-cache 1
+ *   cutover-uid-cache 2               (a version 1 file reads as empty)
  *   names HEX(name1) HEX(name2)
  *   uidvalidity UV1 UV2            (0: nothing known for that side)
  *   SIDE UID SIZE EPOCH IDHEX DATE (SIDE 1 or 2, UIDs ascending per side,
  *                                   DATE the INTERNALDATE as sent)
  *   ...
- *   end N FNV1A64-HEX              (entry count and checksum of the lines
- *                                   above)
+ *   end N SUM-HEX                  (entry count and 64-bit checksum of
+ *                                   the lines above, uidcache_sum())
  */
 #ifndef CUTOVER_IMAPSYNC_SYNC_UIDCACHE_H
 #define CUTOVER_IMAPSYNC_SYNC_UIDCACHE_H

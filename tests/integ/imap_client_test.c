@@ -305,6 +305,12 @@ static int vanished_msg(void *ctx, const imap_fetch_msg *m, cut_status *st)
 	return 0;
 }
 
+static void status_done(void *ctx, const imap_resp *tagged, const cut_status *st)
+{
+	(void)tagged;
+	cut_status_copy(ctx, st);
+}
+
 static void test_round_trip(void)
 {
 	static const char *bodies[3] = {
@@ -381,6 +387,23 @@ static void test_round_trip(void)
 	      "permanentflags %s", si.permanentflags);
 	CHECK(strstr(si.flags, "\\Seen") != NULL && strstr(si.flags, "$label1") != NULL,
 	      "FLAGS %s", si.flags);
+	{
+		/* STATUS of the selected mailbox: the same counters as SELECT */
+		imap_select_info ss;
+		cut_status sst;
+
+		cut_status_clear(&sst);
+		MUST(imap_status_async(c, name, &ss, status_done, &sst, &st) == 0, "%s",
+		     st.msg);
+		MUST(imap_client_run(c, &st) == 0 && !cut_status_failed(&sst), "STATUS: %s %s",
+		     st.msg, sst.msg);
+		CHECK(ss.exists == si.exists && ss.uidnext == si.uidnext &&
+			      ss.uidvalidity == si.uidvalidity &&
+			      ss.highestmodseq == si.highestmodseq && !ss.nomodseq,
+		      "STATUS %u %u %u %llu vs SELECT %u %u %u %llu", ss.exists, ss.uidnext,
+		      ss.uidvalidity, (unsigned long long)ss.highestmodseq, si.exists,
+		      si.uidnext, si.uidvalidity, (unsigned long long)si.highestmodseq);
+	}
 	MUST(imap_uid_search(c, "ALL", &uids, &nuids, &st) == 0, "%s", st.msg);
 	CHECK(nuids == 3 && uids[0] == 1 && uids[2] == 3, "search %zu", nuids);
 	free(uids);

@@ -878,6 +878,75 @@ static void test_select_flags(void **state)
 	fake_finish(&f);
 }
 
+/* ---- STATUS (RFC 3501 6.3.10, RFC 7162 3.1.2.1) ---- */
+
+static void script_status(fake *f)
+{
+	fake_send(f, "* OK [CAPABILITY IMAP4rev1 LITERAL+ CONDSTORE] ready\r\n");
+	if (fake_expect(f, "LOGIN") < 0)
+		return;
+	fake_send(f, "%T OK Logged in\r\n");
+	/* the one asked for (name as a literal), then another mailbox's
+	 * data, which must not overwrite it */
+	if (fake_expect(f, "STATUS \"Big one\" (MESSAGES UIDNEXT UIDVALIDITY "
+			   "HIGHESTMODSEQ)") < 0)
+		return;
+	fake_send(f, "* STATUS {7}\r\nBig one (MESSAGES 20045 UIDNEXT 20046 "
+		     "UIDVALIDITY 1796169536 HIGHESTMODSEQ 72 X-FOO 1)\r\n"
+		     "* STATUS Other (MESSAGES 9 UIDNEXT 99 UIDVALIDITY 999)\r\n"
+		     "%T OK Status completed\r\n");
+	/* HIGHESTMODSEQ 0: no mod-sequences kept; values missing stay 0 */
+	if (fake_expect(f, "STATUS \"INBOX\"") < 0)
+		return;
+	fake_send(f, "* STATUS INBOX (MESSAGES 3 HIGHESTMODSEQ 0 UIDNEXT x)\r\n"
+		     "%T OK Status completed\r\n");
+	if (fake_expect(f, "STATUS \"Gone\"") < 0)
+		return;
+	fake_send(f, "%T NO [NONEXISTENT] Mailbox doesn't exist\r\n");
+}
+
+static void status_done(void *ctx, const imap_resp *tagged, const cut_status *st)
+{
+	(void)tagged;
+	cut_status_copy(ctx, st);
+}
+
+static void test_status(void **state)
+{
+	fake f;
+	imap_client_opts o;
+	imap_client *c = NULL;
+	cut_status st, ds;
+	imap_select_info si;
+
+	(void)state;
+	fake_start(&f, script_status);
+	o = fake_opts(&f, IMAP_TLS_NONE);
+	assert_int_equal(imap_client_connect_login(&o, "kim", "pw", &c, &st), 0);
+	cut_status_clear(&ds);
+	assert_int_equal(imap_status_async(c, "Big one", &si, status_done, &ds, &st), 0);
+	assert_int_equal(imap_client_run(c, &st), 0);
+	assert_false(cut_status_failed(&ds));
+	assert_int_equal(si.exists, 20045);
+	assert_int_equal(si.uidnext, 20046);
+	assert_int_equal(si.uidvalidity, 1796169536u);
+	assert_true(si.highestmodseq == 72);
+	assert_false(si.nomodseq);
+	assert_int_equal(imap_status_async(c, "INBOX", &si, status_done, &ds, &st), 0);
+	assert_int_equal(imap_client_run(c, &st), 0);
+	assert_false(cut_status_failed(&ds));
+	assert_int_equal(si.exists, 3);
+	assert_int_equal(si.uidnext, 0);
+	assert_int_equal(si.uidvalidity, 0);
+	assert_true(si.nomodseq);
+	assert_int_equal(imap_status_async(c, "Gone", &si, status_done, &ds, &st), 0);
+	assert_int_equal(imap_client_run(c, &st), 0);
+	assert_true(cut_status_failed(&ds));
+	assert_non_null(strstr(ds.msg, "NONEXISTENT"));
+	imap_client_free(&c);
+	fake_finish(&f);
+}
+
 /* ---- UTF8=ACCEPT (RFC 6855): names in UTF-8 on the wire ---- */
 
 static void script_utf8(fake *f)
@@ -1086,6 +1155,7 @@ int main(void)
 		cmocka_unit_test(test_fetch_star),
 		cmocka_unit_test(test_utf8_accept),
 		cmocka_unit_test(test_select_flags),
+		cmocka_unit_test(test_status),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -173,20 +173,30 @@ static void test_damage(void **state)
 	char *path = save_sample(dir);
 	size_t len;
 	char *good = slurp(path, &len);
-	/* each damage must be refused */
+	/* each damage must be refused; `here`: on the damaged line itself, not
+	 * only by the checksum on the end line */
 	static const struct {
 		const char *from, *to;
+		int here;
 	} dmg[] = {
-		{"cutover-uid-cache 1", "cutover-uid-cache 2"},
-		{"uidvalidity 1700000001", "uidvalidity 1700000002"}, /* checksum */
-		{"\n1 3 ", "\n1 4 "},              /* checksum */
-		{"\n1 9 ", "\n1 2 "},              /* UIDs not ascending */
-		{"\n1 3 0 -5 ", "\n1 3 0 x "},     /* bad epoch */
-		{"\n2 1 ", "\n3 1 "},              /* no such side */
-		{"\n1 3 ", "\n1 0 "},              /* UID 0 */
-		{"end 4 ", "end 5 "},              /* count */
-		{DATE2, ""},                       /* no date */
-		{"names ", "names  "},             /* extra space */
+		{"cutover-uid-cache 2", "cutover-uid-cache 3", 1},
+		{"uidvalidity 1700000001", "uidvalidity 1700000002", 0}, /* checksum */
+		{"\n1 3 ", "\n1 4 ", 0},              /* checksum */
+		{"\n1 9 ", "\n1 2 ", 1},              /* UIDs not ascending */
+		{"\n1 3 0 -5 ", "\n1 3 0 x ", 1},     /* bad epoch */
+		{"\n2 1 ", "\n3 1 ", 1},              /* no such side */
+		{"\n1 3 ", "\n1 0 ", 1},              /* UID 0 */
+		{"end 4 ", "end 5 ", 1},              /* count */
+		{DATE2, "", 1},                       /* no date */
+		{"names ", "names  ", 1},             /* extra space */
+		{"\n1 3 0 -5 ", "\n1 3 0 -0 ", 1},   /* negative zero */
+		{"\n1 3 0 -5 ", "\n1 3 0 --5 ", 1},  /* two signs */
+		{"\n1 3 0 -5 ", "\n1 3 +0 -5 ", 1},  /* signed size */
+		{"\n1 3 ", "\n1 4294967296 ", 1},    /* UID above 32 bits */
+		{"\n1 3 0 ", "\n1 3 18446744073709551616 ", 1}, /* size overflow */
+		{"\n1 3 0 -5 ", "\n1 3 0 -5  ", 1},  /* empty field */
+		{"  1-Jan-2026", "0  1-Jan-2026", 1}, /* identity one digit longer */
+		{"\n1 3 0 -5 ", "\n1 3 0 -5 A", 1},  /* uppercase hex */
 	};
 	sync_uidcache *c = NULL;
 	cut_status st;
@@ -207,6 +217,17 @@ static void test_damage(void **state)
 						     &st), -1);
 		assert_null(c);
 		assert_non_null(strstr(st.msg, "damaged"));
+		if (dmg[k].here) {
+			const char *at = strstr(good, dmg[k].from) + (dmg[k].from[0] == '\n');
+			size_t line = 1;
+			char want[32];
+
+			for (const char *q = good; q < at; q++)
+				line += *q == '\n';
+			snprintf(want, sizeof(want), "line %zu:", line);
+			if (strstr(st.msg, want) == NULL)
+				fail_msg("damage %zu: \"%s\", not at %s", k, st.msg, want);
+		}
 		free(b);
 	}
 	/* truncated anywhere, or bytes after the end line */
@@ -242,6 +263,26 @@ static void test_damage(void **state)
 	}
 	free(good);
 	cleanup(dir, path);
+}
+
+/* A file of the first version (FNV-1a checksum) reads as an empty
+ * cache, without a warning: the folder is listed in full once. */
+static void test_old_version(void **state)
+{
+	static const char v1[] = "cutover-uid-cache 1\nnames 494e424f58 494e424f58\n"
+				 "uidvalidity 7 8\nend 0 0000000000000000\n";
+	sync_uidcache *c = NULL;
+	cut_status st;
+
+	(void)state;
+	cut_status_clear(&st);
+	assert_int_equal(sync_uidcache_parse(v1, sizeof(v1) - 1, "INBOX", "INBOX", &c, &st),
+			 0);
+	assert_non_null(c);
+	assert_int_equal(c->s[0].uidvalidity, 0);
+	assert_int_equal(c->s[0].n + c->s[1].n, 0);
+	assert_false(cut_status_failed(&st));
+	sync_uidcache_free(&c);
 }
 
 static void test_add_refuses(void **state)
@@ -297,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_missing_and_foreign),
 		cmocka_unit_test(test_damage),
+		cmocka_unit_test(test_old_version),
 		cmocka_unit_test(test_add_refuses),
 		cmocka_unit_test(test_path),
 	};
