@@ -92,6 +92,19 @@ rc=0
 out=$("$CUTOVER_BIN" sync "${H1[@]}" --tls-name2 wrong.lab.test --justlogin 2>&1) || rc=$?
 assert_eq 1 "$rc" "exit status with a certificate name mismatch"
 assert_not_contains "$out" "login ok"
+assert_contains "$out" "host2"
+# both sides are opened at once; a failure is still named by its side,
+# host1's first when both fail
+rc=0
+out=$("$CUTOVER_BIN" sync "${H1[@]}" --tls-name1 wrong.lab.test --justlogin 2>&1) || rc=$?
+assert_eq 1 "$rc" "exit status with host1's certificate name mismatch"
+assert_contains "$out" "host1"
+assert_not_contains "$out" "host2 $LAB_HOST2"
+rc=0
+out=$("$CUTOVER_BIN" sync "${H1[@]}" --tls-name1 wrong.lab.test --tls-name2 wrong.lab.test \
+	--justlogin 2>&1) || rc=$?
+assert_eq 1 "$rc" "exit status with both certificate names wrong"
+assert_contains "$out" "host1"
 
 note "--dry-run on an empty host2 changes nothing on either server"
 snap1 >"$T/h1.before"
