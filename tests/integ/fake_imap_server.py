@@ -3,8 +3,11 @@
 
 Usage: fake_imap_server.py --scenario NAME [--addr 127.0.0.1] [--port 0]
                            [--portfile FILE] [--once]
+                           [--tls-cert PEM --tls-key KEY]
 
-Plain TCP only (cutover connects with `--tls1 plain`).  It plays a small
+Plain TCP (cutover connects with `--tls1 plain`), or implicit TLS with
+--tls-cert/--tls-key (`--tls1 imaps`): then TLS records are made in memory
+(ssl.SSLObject), so that a scenario can send part of one.  It plays a small
 but believable IMAP4rev1 server (one INBOX with one message) and turns
 hostile at the point the scenario names.  It writes the port it listens on
 to --portfile (atomically) and serves one connection at a time until
@@ -27,6 +30,10 @@ Scenarios (where the damage happens):
   huge-literal-body   the message body FETCH announces {999999999999}
   stall-mid-literal   the body FETCH sends 10 of 1000 announced bytes, then
                       stalls
+  half-record         (with TLS) the body FETCH answer goes out as one TLS
+                      record of which only the first half is sent, then
+                      stalls: the client must wait for the socket, not spin
+                      on the bytes it holds
   close-mid-literal   same, then closes the connection
   bye-mid-fetch       "* BYE" in the middle of the listing FETCH
   flood-untagged      endless "* OK" lines instead of a tagged NAMESPACE
@@ -45,6 +52,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import sys
 import time
 
@@ -59,6 +67,57 @@ CAPS = b"IMAP4rev1 LITERAL+ UIDPLUS NAMESPACE SPECIAL-USE AUTH=PLAIN"
 def stall():
     while True:
         time.sleep(3600)
+
+
+class TlsConn:
+    """A server-side TLS connection whose records are made in memory."""
+
+    def __init__(self, sock, ctx):
+        self.sock = sock
+        self.inc = ssl.MemoryBIO()
+        self.out = ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.inc, self.out, server_side=True)
+        while True:
+            try:
+                self.obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._flush()
+                self._fill()
+        self._flush()
+
+    def _flush(self):
+        data = self.out.read()
+        if data:
+            self.sock.sendall(data)
+
+    def _fill(self):
+        d = self.sock.recv(65536)
+        if not d:
+            raise EOFError
+        self.inc.write(d)
+
+    def sendall(self, data):
+        self.obj.write(data)
+        self._flush()
+
+    def send_half_record(self, data):
+        self.obj.write(data)
+        rec = self.out.read()
+        self.sock.sendall(rec[: len(rec) // 2])
+
+    def recv(self, n):
+        while True:
+            try:
+                return self.obj.read(n)
+            except ssl.SSLWantReadError:
+                self._flush()
+                self._fill()
+            except ssl.SSLZeroReturnError:
+                return b""
+
+    def close(self):
+        self.sock.close()
 
 
 class Session:
@@ -193,6 +252,10 @@ class Session:
                     if s == "huge-literal-body":
                         self.send(b"* 1 FETCH (UID 1 BODY[] {999999999999}\r\n" + MSG)
                         stall()
+                    if s == "half-record" and isinstance(self.c, TlsConn):
+                        self.c.send_half_record(b"* 1 FETCH (UID 1 BODY[] {%d}\r\n" % len(MSG)
+                                                + MSG + b")\r\n" + ok)
+                        stall()
                     if s in ("stall-mid-literal", "close-mid-literal"):
                         self.send(b"* 1 FETCH (UID 1 BODY[] {1000}\r\n" + b"0123456789")
                         if s == "close-mid-literal":
@@ -215,7 +278,13 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--portfile")
     ap.add_argument("--once", action="store_true")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     a = ap.parse_args()
+    ctx = None
+    if a.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls_cert, a.tls_key)
     if not a.addr.startswith("127.") and a.addr != "::1":
         sys.exit("fake_imap_server: loopback addresses only")
     fam = socket.AF_INET6 if ":" in a.addr else socket.AF_INET
@@ -237,8 +306,10 @@ def main():
             # A stalled session ends by itself even if nobody kills it.
             signal.alarm(120)
             try:
+                if ctx is not None:
+                    conn = TlsConn(conn, ctx)
                 Session(conn, a.scenario).run()
-            except (EOFError, BrokenPipeError, ConnectionResetError):
+            except (EOFError, BrokenPipeError, ConnectionResetError, ssl.SSLError):
                 pass
             finally:
                 try:

@@ -23,9 +23,9 @@ UGOOD=$(printf 'user%02d' $((LAB_ACCOUNTS - 1)))
 RSS_MAX=${RSS_MAX:-100000}
 
 FAKE_PID=
-fake_start() { # fake_start SCENARIO: sets FAKE_PORT
+fake_start() { # fake_start SCENARIO [ARGS]: sets FAKE_PORT
 	rm -f "$T/port"
-	setsid "$PYTHON" "$FAKE" --scenario "$1" --portfile "$T/port" &
+	setsid "$PYTHON" "$FAKE" --scenario "$@" --portfile "$T/port" &
 	FAKE_PID=$!
 	wait_for 5 test -s "$T/port" || fail "fake server ($1) did not start"
 	FAKE_PORT=$(cat "$T/port")
@@ -104,6 +104,27 @@ hostile huge-literal-fetch 1 "no answer from the server for 3s"
 hostile huge-literal-body 1 "literal of 999999999999 bytes"
 hostile stall-mid-literal 1 "no answer from the server for 3s"
 hostile close-mid-literal 1 "connection closed by the server"
+
+# TLS reads ahead (one read() for many records): half a record held in
+# the client's TLS buffer must make it wait for the socket -- and time
+# out -- not spin on the bytes it has.  A spin never reaches the poll
+# that enforces the timeout, so it shows as a hang.
+note "TLS: half a record, then a stall"
+host2_empty
+fake_start half-record --tls-cert "$LAB_DIR/tls/host1.pem" --tls-key "$LAB_DIR/tls/host1.key"
+rc=0
+CUTOVER_PASSWORD1=whatever CUTOVER_PASSWORD2=pass-$U \
+	/usr/bin/time -f '%U %S' -o "$T/cpu" timeout 60 \
+	"$CUTOVER_BIN" -q sync --timeout 3 --tls1 imaps --tls2 plain --ca-file "$LAB_CA" \
+	--tls-name1 "$LAB_TLS_NAME" --host1 "127.0.0.1:$FAKE_PORT" --user1 someone \
+	--host2 "$LAB_HOST2:$LAB_IMAP_PORT" --user2 "$U" >"$T/out" 2>"$T/err" || rc=$?
+fake_stop
+note "half-record: exit $rc, CPU (user, system) $(tail -1 "$T/cpu"): $(grep -a 'error:' "$T/err" | tail -1 | cut -c1-160)"
+[ "$rc" -ne 124 ] || fail "half-record: cutover sync hung (killed after 60 s)"
+assert_eq 1 "$rc" "half-record: exit status ($(tail -3 "$T/err"))"
+grep -a -q "no answer from the server for 3s" "$T/err" ||
+	fail "half-record: no timeout message: $(tail -3 "$T/err")"
+assert_eq 0 "$(doveadm_count "$LAB_DOVEADM2" "$U" INBOX)" "half-record: host2 INBOX"
 
 # A server that never stops sending untagged lines: the I/O timeout never
 # fires (data keeps coming), so only memory can be checked: it must stay
