@@ -2007,6 +2007,18 @@ static int cmd_add_mailbox(imap_client *c, client_cmd *cmd, const char *mailbox)
 
 /* The SELECT or EXAMINE command for imap_select() and imap_select_async(),
  * not yet finished or queued; NULL with *st on failure. */
+/* Queues a built command whose completion goes to done(done_ctx), and
+ * writes it at once: the server works on it while the caller waits. */
+static int cmd_submit(imap_client *c, client_cmd *cmd, imap_done_fn done, void *done_ctx)
+{
+	cmd->done_fn = done;
+	cmd->ctx = done_ctx;
+	cmd_finish(cmd);
+	cmd_enqueue(c, cmd);
+	client_kick(c);
+	return 0;
+}
+
 static client_cmd *select_cmd(imap_client *c, const char *mailbox, int readonly,
 			      int condstore, imap_select_info *info_r,
 			      cut_status *st)
@@ -2058,12 +2070,7 @@ int imap_select_async(imap_client *c, const char *mailbox, int readonly,
 
 	if (cmd == NULL)
 		return -1;
-	cmd->done_fn = done;
-	cmd->ctx = done_ctx;
-	cmd_finish(cmd);
-	cmd_enqueue(c, cmd);
-	client_kick(c);
-	return 0;
+	return cmd_submit(c, cmd, done, done_ctx);
 }
 
 int imap_status_async(imap_client *c, const char *mailbox, imap_select_info *info_r,
@@ -2090,12 +2097,7 @@ int imap_status_async(imap_client *c, const char *mailbox, imap_select_info *inf
 	cut_buf_printf(&cmd->seg[cmd->nseg - 1].text, " (MESSAGES UIDNEXT UIDVALIDITY%s)",
 		       imap_client_has_cap(c, "CONDSTORE") ? " HIGHESTMODSEQ" : "");
 	cmd->sel = info_r;
-	cmd->done_fn = done;
-	cmd->ctx = done_ctx;
-	cmd_finish(cmd);
-	cmd_enqueue(c, cmd);
-	client_kick(c);
-	return 0;
+	return cmd_submit(c, cmd, done, done_ctx);
 }
 
 static int client_mailbox_cmd(imap_client *c, const char *verb, const char *mailbox,
@@ -2215,12 +2217,7 @@ int imap_uid_fetch_async(imap_client *c, const imap_fetch_req *req, imap_done_fn
 		cut_buf_printf(t, " (CHANGEDSINCE %llu%s)", (unsigned long long)req->changedsince,
 			       req->vanished && imap_client_enabled(c, "QRESYNC") ? " VANISHED"
 										 : "");
-	cmd->done_fn = done;
-	cmd->ctx = done_ctx;
-	cmd_finish(cmd);
-	cmd_enqueue(c, cmd);
-	client_kick(c);
-	return 0;
+	return cmd_submit(c, cmd, done, done_ctx);
 }
 
 static void client_wait_done(void *ctx, const imap_resp *tagged, const cut_status *st)
