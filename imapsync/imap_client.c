@@ -114,6 +114,7 @@ struct imap_client {
 	cut_buf caps;    /* " IMAP4REV1 LITERAL+ ... " upper case */
 	cut_buf enabled; /* " CONDSTORE ... " */
 	int bye;
+	int logout_sent; /* the end is expected: not a failure */
 	char bye_text[200];
 	int broken;
 	cut_status broken_st;
@@ -166,7 +167,10 @@ static int client_fail(imap_client *c, const cut_status *st)
 		if (c->broken_st.kind == CUT_OK)
 			c->broken_st.kind = CUT_TEMP;
 		net_close(&c->net);
-		cut_debug("%s: connection failed: %s", c->name, c->broken_st.msg);
+		if (c->logout_sent)
+			cut_debug("%s: connection closed after LOGOUT", c->name);
+		else
+			cut_debug("%s: connection failed: %s", c->name, c->broken_st.msg);
 	}
 	while ((cmd = c->queue) != NULL) {
 		c->queue = cmd->next;
@@ -1835,6 +1839,7 @@ int imap_client_logout(imap_client *c, cut_status *st)
 
 	if (c == NULL || c->broken)
 		return 0;
+	c->logout_sent = 1;
 	client_simple(c, CMD_LOGOUT, "LOGOUT", "LOGOUT", &tmp);
 	return 0;
 }
