@@ -189,6 +189,36 @@ lab_up() {
 	lab_source "$dir"
 }
 
+# sync_account_env USER: the setup the sync tests share, for USER on both
+# lab servers (after lab_up): T (the test's temp dir), S (scripts/),
+# $T/pass (USER's password, mode 600), H (`cutover sync` options for both
+# sides over IMAPS), C1 and C2 (scripts/mailbox_compare.py options for
+# host1 and host2), CMP (both), and the functions compare ARGS (host2
+# against host1) and count 1|2 FOLDER SUBJECT.
+sync_account_env() {
+	U=$1
+	T=$(test_tmpdir)
+	S=$CUTOVER_SOURCE_DIR/scripts
+	printf '%s\n' "pass-$U" >"$T/pass"
+	chmod 600 "$T/pass"
+	H=(--host1 "$LAB_HOST1:$LAB_IMAPS_PORT" --user1 "$U" --passfile1 "$T/pass"
+		--host2 "$LAB_HOST2:$LAB_IMAPS_PORT" --user2 "$U" --passfile2 "$T/pass"
+		--ca-file "$LAB_CA" --tls-name1 "$LAB_TLS_NAME" --tls-name2 "$LAB_TLS_NAME")
+	C1=(--host "$LAB_HOST1" --port "$LAB_IMAPS_PORT" --user "$U" --password "pass-$U"
+		--ca "$LAB_CA")
+	C2=(--host "$LAB_HOST2" --port "$LAB_IMAPS_PORT" --user "$U" --password "pass-$U"
+		--ca "$LAB_CA")
+	CMP=(--host1 "$LAB_HOST1" --port1 "$LAB_IMAPS_PORT" --user1 "$U" --password1 "pass-$U"
+		--host2 "$LAB_HOST2" --port2 "$LAB_IMAPS_PORT" --user2 "$U" --password2 "pass-$U"
+		--ca "$LAB_CA")
+}
+compare() { "$PYTHON" "$S/mailbox_compare.py" compare "${CMP[@]}" "$@"; }
+count() { # count 1|2 FOLDER SUBJECT
+	local c=("${C1[@]}")
+	[ "$1" = 2 ] && c=("${C2[@]}")
+	"$PYTHON" "$S/mailbox_compare.py" count "${c[@]}" --folder "$2" --subject "$3"
+}
+
 lab_source() {
 	local env
 	env=$(bash "$LAB_SH" env "$1") || fail "lab.sh env $1 failed"

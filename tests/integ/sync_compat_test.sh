@@ -26,23 +26,8 @@
 
 [ -n "$CUTOVER_BIN" ] && [ -x "$CUTOVER_BIN" ] || skip "CUTOVER_BIN not set"
 lab_up
-U=${SYNC_COMPAT_USER:-user12}
-T=$(test_tmpdir)
-S=$CUTOVER_SOURCE_DIR/scripts
+sync_account_env "${SYNC_COMPAT_USER:-user12}"
 PROXY=$CUTOVER_SOURCE_DIR/tests/integ/imap_filter_proxy.py
-printf '%s\n' "pass-$U" >"$T/pass"
-chmod 600 "$T/pass"
-C1=(--host "$LAB_HOST1" --port "$LAB_IMAPS_PORT" --user "$U" --password "pass-$U" --ca "$LAB_CA")
-C2=(--host "$LAB_HOST2" --port "$LAB_IMAPS_PORT" --user "$U" --password "pass-$U" --ca "$LAB_CA")
-CMP=(--host1 "$LAB_HOST1" --port1 "$LAB_IMAPS_PORT" --user1 "$U" --password1 "pass-$U"
-	--host2 "$LAB_HOST2" --port2 "$LAB_IMAPS_PORT" --user2 "$U" --password2 "pass-$U"
-	--ca "$LAB_CA")
-compare() { "$PYTHON" "$S/mailbox_compare.py" compare "${CMP[@]}" "$@"; }
-count() { # count 1|2 FOLDER SUBJECT
-	local c=("${C1[@]}")
-	[ "$1" = 2 ] && c=("${C2[@]}")
-	"$PYTHON" "$S/mailbox_compare.py" count "${c[@]}" --folder "$2" --subject "$3"
-}
 json_total() { "$PYTHON" -c "import json,sys; print(json.load(sys.stdin)['total']['$1'])"; }
 deleted_flagged() { # deleted_flagged DOVEADM SUBJECT: messages \Deleted with it
 	# shellcheck disable=SC2086 # command prefix

@@ -23,23 +23,8 @@ source "$(dirname "$0")/lib.sh"
 [ -n "$CUTOVER_BIN" ] && [ -x "$CUTOVER_BIN" ] || skip "CUTOVER_BIN not set"
 "$CUTOVER_BIN" sync --help 2>&1 | grep -- --state-dir >/dev/null || skip "no --state-dir"
 lab_up
-U=${SYNC_INFLIGHT_USER:-user21}
-T=$(test_tmpdir)
-S=$CUTOVER_SOURCE_DIR/scripts
+sync_account_env "${SYNC_INFLIGHT_USER:-user21}"
 PROXY=$CUTOVER_SOURCE_DIR/tests/integ/imap_filter_proxy.py
-printf '%s\n' "pass-$U" >"$T/pass"
-chmod 600 "$T/pass"
-C1=(--host "$LAB_HOST1" --port "$LAB_IMAPS_PORT" --user "$U" --password "pass-$U" --ca "$LAB_CA")
-C2=(--host "$LAB_HOST2" --port "$LAB_IMAPS_PORT" --user "$U" --password "pass-$U" --ca "$LAB_CA")
-CMP=(--host1 "$LAB_HOST1" --port1 "$LAB_IMAPS_PORT" --user1 "$U" --password1 "pass-$U"
-	--host2 "$LAB_HOST2" --port2 "$LAB_IMAPS_PORT" --user2 "$U" --password2 "pass-$U"
-	--ca "$LAB_CA")
-compare() { "$PYTHON" "$S/mailbox_compare.py" compare "${CMP[@]}" "$@"; }
-count() { # count 1|2 FOLDER SUBJECT
-	local c=("${C1[@]}")
-	[ "$1" = 2 ] && c=("${C2[@]}")
-	"$PYTHON" "$S/mailbox_compare.py" count "${c[@]}" --folder "$2" --subject "$3"
-}
 reset() { # reset N: empty the account on hostN
 	local da=$LAB_DOVEADM1
 	[ "$1" = 2 ] && da=$LAB_DOVEADM2

@@ -21,25 +21,11 @@
 
 [ -n "$CUTOVER_BIN" ] && [ -x "$CUTOVER_BIN" ] || skip "CUTOVER_BIN not set"
 lab_up
-U=${SYNC_STATE_USER:-user18}
-T=$(test_tmpdir)
-S=$CUTOVER_SOURCE_DIR/scripts
-printf '%s\n' "pass-$U" >"$T/pass"
-chmod 600 "$T/pass"
+sync_account_env "${SYNC_STATE_USER:-user18}"
 SD=$T/state # created by the first run
-
-H=(--host1 "$LAB_HOST1:$LAB_IMAPS_PORT" --user1 "$U" --passfile1 "$T/pass"
-	--host2 "$LAB_HOST2:$LAB_IMAPS_PORT" --user2 "$U" --passfile2 "$T/pass"
-	--ca-file "$LAB_CA" --tls-name1 "$LAB_TLS_NAME" --tls-name2 "$LAB_TLS_NAME")
-C1=(--host "$LAB_HOST1" --port "$LAB_IMAPS_PORT" --user "$U" --password "pass-$U" --ca "$LAB_CA")
-C2=(--host "$LAB_HOST2" --port "$LAB_IMAPS_PORT" --user "$U" --password "pass-$U" --ca "$LAB_CA")
-CMP=(--host1 "$LAB_HOST1" --port1 "$LAB_IMAPS_PORT" --user1 "$U" --password1 "pass-$U"
-	--host2 "$LAB_HOST2" --port2 "$LAB_IMAPS_PORT" --user2 "$U" --password2 "pass-$U"
-	--ca "$LAB_CA")
 
 # ssync ARGS: sync with state, -vv log in $T/log, JSON on stdout
 ssync() { "$CUTOVER_BIN" -vv --json sync "${H[@]}" --state-dir "$SD" "$@" 2>"$T/log"; }
-compare() { python3 "$S/mailbox_compare.py" compare "${CMP[@]}" "$@"; }
 total() { python3 -c "import json,sys; print(json.load(sys.stdin)['total']['$1'])"; }
 skipped() { grep -c 'unchanged on both servers since the last run' "$T/log" || true; }
 

@@ -15,30 +15,12 @@
 
 [ -n "$CUTOVER_BIN" ] && [ -x "$CUTOVER_BIN" ] || skip "CUTOVER_BIN not set"
 lab_up
-U=${SYNC_USER:-user24}
-T=$(test_tmpdir)
-S=$CUTOVER_SOURCE_DIR/scripts
-printf '%s\n' "pass-$U" >"$T/pass"
-chmod 600 "$T/pass"
-
-H1=(--host1 "$LAB_HOST1:$LAB_IMAPS_PORT" --user1 "$U" --passfile1 "$T/pass"
-	--host2 "$LAB_HOST2:$LAB_IMAPS_PORT" --user2 "$U" --passfile2 "$T/pass"
-	--ca-file "$LAB_CA" --tls-name1 "$LAB_TLS_NAME" --tls-name2 "$LAB_TLS_NAME")
-C1=(--host "$LAB_HOST1" --port "$LAB_IMAPS_PORT" --user "$U" --password "pass-$U" --ca "$LAB_CA")
-C2=(--host "$LAB_HOST2" --port "$LAB_IMAPS_PORT" --user "$U" --password "pass-$U" --ca "$LAB_CA")
-CMP=(--host1 "$LAB_HOST1" --port1 "$LAB_IMAPS_PORT" --user1 "$U" --password1 "pass-$U"
-	--host2 "$LAB_HOST2" --port2 "$LAB_IMAPS_PORT" --user2 "$U" --password2 "pass-$U"
-	--ca "$LAB_CA")
+sync_account_env "${SYNC_USER:-user24}"
+H1=("${H[@]}")
 
 sync() { "$CUTOVER_BIN" sync "${H1[@]}" "$@"; }
-compare() { python3 "$S/mailbox_compare.py" compare "${CMP[@]}" "$@"; }
 snap1() { python3 "$S/mailbox_compare.py" snapshot "${C1[@]}"; }
 snap2() { python3 "$S/mailbox_compare.py" snapshot "${C2[@]}"; }
-count() { # count 1|2 FOLDER SUBJECT
-	local c=("${C1[@]}")
-	[ "$1" = 2 ] && c=("${C2[@]}")
-	python3 "$S/mailbox_compare.py" count "${c[@]}" --folder "$2" --subject "$3"
-}
 json_total() { python3 -c "import json,sys; print(json.load(sys.stdin)['total']['$1'])"; }
 
 # reset N: empty the account on hostN (every folder but INBOX deleted).
