@@ -74,7 +74,7 @@ int cmd_presync(const cli_globals *g, int argc, char **argv)
 {
 	const cli_command *self = cli_find_command("presync");
 	const char *plan_path = NULL;
-	int no_delete2 = 0, mark = 0, ret = CUT_EXIT_FAILED;
+	int no_delete2 = 0, mark = 0, ret = CUT_EXIT_FAILED, lr;
 	plan *p = NULL;
 	account *accs = NULL;
 	size_t n_accs = 0;
@@ -124,9 +124,9 @@ int cmd_presync(const cli_globals *g, int argc, char **argv)
 		goto done;
 	}
 	/* A dry run changes nothing and may run beside a real run. */
-	if (!g->dry_run && journal_lock(j, &st) < 0) {
+	if (!g->dry_run && (lr = journal_lock(j, &st)) < 0) {
 		fprintf(stderr, "cutover: %s\n", st.msg);
-		ret = CUT_EXIT_REFUSED;
+		ret = lr == JOURNAL_LOCK_HELD ? CUT_EXIT_REFUSED : CUT_EXIT_FAILED;
 		goto done;
 	}
 	if (mark) {

@@ -56,7 +56,7 @@ int cmd_rollback(const cli_globals *g, int argc, char **argv)
 	journal *j = NULL;
 	cut_status st;
 	char *phase = NULL;
-	int c, force = 0, rc = CUT_EXIT_FAILED;
+	int c, force = 0, rc = CUT_EXIT_FAILED, lr = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -73,9 +73,11 @@ int cmd_rollback(const cli_globals *g, int argc, char **argv)
 		goto done;
 	}
 	if (journal_open(p->state_dir, &j, &st) < 0 ||
-	    (!g->dry_run && journal_lock(j, &st) < 0) ||
+	    (!g->dry_run && (lr = journal_lock(j, &st)) < 0) ||
 	    journal_last(j, "mx_change", &phase, NULL, NULL, &st) < 0) {
 		fprintf(stderr, "cutover: %s\n", st.msg);
+		if (lr == JOURNAL_LOCK_HELD)
+			rc = CUT_EXIT_REFUSED;
 		goto done;
 	}
 	if (phase != NULL && !force) {

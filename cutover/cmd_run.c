@@ -392,7 +392,7 @@ int cmd_run(const cli_globals *g, int argc, char **argv)
 	estimate est;
 	run_ctx ctx;
 	runplan_ops ops;
-	int c, rc = CUT_EXIT_FAILED;
+	int c, rc = CUT_EXIT_FAILED, lr;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -425,8 +425,12 @@ int cmd_run(const cli_globals *g, int argc, char **argv)
 	if (cur == RUN_STEP_DONE) {
 		/* Every step is done; a run that died right after the last one
 		 * has not journaled "done" (nor notified it) yet: do that. */
-		if (!g->dry_run &&
-		    (journal_lock(j, &st) < 0 || runplan_execute(p, j, &ops, &st) < 0)) {
+		if (!g->dry_run && (lr = journal_lock(j, &st)) < 0) {
+			fprintf(stderr, "cutover: %s\n", st.msg);
+			rc = lr == JOURNAL_LOCK_HELD ? CUT_EXIT_REFUSED : CUT_EXIT_FAILED;
+			goto done;
+		}
+		if (!g->dry_run && runplan_execute(p, j, &ops, &st) < 0) {
 			fprintf(stderr, "cutover: %s\n", st.msg);
 			goto done;
 		}
@@ -440,9 +444,9 @@ int cmd_run(const cli_globals *g, int argc, char **argv)
 					  "in the plan or give --at TIME");
 		goto done;
 	}
-	if (!g->dry_run && journal_lock(j, &st) < 0) {
+	if (!g->dry_run && (lr = journal_lock(j, &st)) < 0) {
 		fprintf(stderr, "cutover: %s\n", st.msg);
-		rc = CUT_EXIT_REFUSED;
+		rc = lr == JOURNAL_LOCK_HELD ? CUT_EXIT_REFUSED : CUT_EXIT_FAILED;
 		goto done;
 	}
 	if (cur == RUN_STEP_START) {
@@ -512,6 +516,7 @@ int cmd_postsync(const cli_globals *g, int argc, char **argv)
 	cut_status st;
 	char *started = NULL;
 	double last_start = 0, since;
+	int lr = 0;
 	int c, rc = CUT_EXIT_FAILED;
 
 	optind = 1;
@@ -523,9 +528,11 @@ int cmd_postsync(const cli_globals *g, int argc, char **argv)
 		goto done;
 	rc = CUT_EXIT_FAILED;
 	if (journal_open(p->state_dir, &j, &st) < 0 ||
-	    (!g->dry_run && journal_lock(j, &st) < 0) ||
+	    (!g->dry_run && (lr = journal_lock(j, &st)) < 0) ||
 	    journal_fact_get(j, "last_sync_started", &started, NULL, &st) < 0) {
 		fprintf(stderr, "cutover: %s\n", st.msg);
+		if (lr == JOURNAL_LOCK_HELD)
+			rc = CUT_EXIT_REFUSED;
 		goto done;
 	}
 	if (started != NULL) {

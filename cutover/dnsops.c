@@ -1360,8 +1360,12 @@ int dnsops_cli_run(const cli_globals *g, const char *what,
 	if (op != NULL && (!g->dry_run || need_journal)) {
 		if (journal_open(p->state_dir, &j, &st) < 0)
 			goto report;
-		if (!g->dry_run && journal_lock(j, &st) < 0)
+		if (!g->dry_run && (ret = journal_lock(j, &st)) < 0) {
+			if (ret == JOURNAL_LOCK_HELD)
+				res = DNSOPS_REFUSED;
+			ret = -1;
 			goto report;
+		}
 	}
 	if (op == NULL) {
 		ret = dnsops_show(p, &o, &st);

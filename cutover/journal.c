@@ -209,6 +209,7 @@ int journal_lock(journal *j, cut_status *st)
 				       "%s: another cutover process works on "
 				       "this plan; wait for it to finish",
 				       j->dir);
+		ret = JOURNAL_LOCK_HELD;
 		goto done;
 	}
 	n = snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());

@@ -54,9 +54,11 @@ void journal_close(journal **jp);
 
 /**
  * Takes the exclusive run lock (flock on state_dir/lock) so two runs on one
- * plan cannot interleave.  @return 0, or -1 when another process holds it
- * (its PID named in *st when known).
+ * plan cannot interleave.  @return 0; JOURNAL_LOCK_HELD when another
+ * process holds it (its PID named in *st when known): the commands refuse
+ * with exit 4; -1 when the lock file cannot be opened.
  */
+#define JOURNAL_LOCK_HELD (-2)
 int journal_lock(journal *j, cut_status *st);
 
 /**

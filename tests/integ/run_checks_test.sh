@@ -16,6 +16,8 @@
 #    nothing;
 #  - rollback after the MX change: refused (exit 4), then --force puts the
 #    MX back;
+#  - another process holding the plan's lock: presync, postsync, run,
+#    rollback and the DNS commands refuse (exit 4) and name it;
 #  - a webhook that cannot be reached: one warning per notification, and
 #    the cutover completes.
 # Runs its own lab on LAB_NET (default $TEST_NET_PREFIX.62).
@@ -67,6 +69,24 @@ inbox_subject() { # 1|2 USER SUBJECT: INBOX messages with SUBJECT
 		$LAB_DOVEADM2 search -u "$2" mailbox INBOX subject "$3" | wc -l
 	fi
 }
+
+# ---------------------------------------------------------------------------
+note "exit 4: another process holds the plan's lock"
+mkdir -p "$state"
+# held by this shell on its own open file (flock(2), as cutover does)
+exec {lockfd}>"$state/lock"
+flock -n "$lockfd" || fail "the test could not take the lock"
+for c in "presync $plan" "postsync $plan" "run --at $(run_at 3600) $plan" \
+	"rollback $plan" "dns mx $plan new" "ttl lower $plan"; do
+	rc=0
+	# shellcheck disable=SC2086 # c is a command line
+	out=$(cut $c 2>&1) || rc=$?
+	assert_eq 4 "$rc" "$c with the lock held"
+	assert_contains "$out" "another cutover process works on this plan" "$c"
+done
+flock -u "$lockfd"
+exec {lockfd}>&-
+[ "$(steps_journaled "$state")" = 0 ] || fail "a step was journaled while the lock was held"
 
 # ---------------------------------------------------------------------------
 note "exit 3: the old TTL (40 s) has not run out by the migration hour"
