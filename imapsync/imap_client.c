@@ -1829,6 +1829,7 @@ int imap_client_connect_login(const imap_client_opts *o, const char *user,
 		imap_client_free(&c);
 		return -1;
 	}
+	cut_debug("%s: logged in as %s", c->name, c->preauth ? "(pre-authenticated)" : user);
 	*c_r = c;
 	return 0;
 }
