@@ -36,6 +36,23 @@ int cut_parse_u64(const char *s, uint64_t max, uint64_t *val_r)
 	return 0;
 }
 
+int cut_parse_u64_n(const char *s, size_t n, uint64_t max, uint64_t *val_r)
+{
+	uint64_t v = 0;
+
+	if (n == 0 || n > 23)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+
+		if (d > 9 || d > max || v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*val_r = v;
+	return 0;
+}
+
 char *cut_str_trim(char *s)
 {
 	size_t len;

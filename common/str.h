@@ -14,6 +14,13 @@ size_t cut_strlcpy(char *dst, const char *src, size_t n);
 /** Parses a whole decimal unsigned number <= max. @return 0 or -1. */
 int cut_parse_u64(const char *s, uint64_t max, uint64_t *val_r);
 
+/**
+ * cut_parse_u64() of the n bytes at s (no NUL needed): 1 to 23 decimal
+ * digits and nothing else, at most max.  For the words of the state
+ * files, without a copy.  @return 0, or -1 (*val_r unchanged).
+ */
+int cut_parse_u64_n(const char *s, size_t n, uint64_t max, uint64_t *val_r);
+
 /** Removes leading and trailing ASCII white space in place; returns s. */
 char *cut_str_trim(char *s);
 

@@ -174,17 +174,6 @@ static size_t split_words(const char *p, const char *e, const char **w, size_t *
 	return n;
 }
 
-static int word_u64(const char *w, size_t n, uint64_t max, uint64_t *v)
-{
-	char tmp[24];
-
-	if (n == 0 || n >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, w, n);
-	tmp[n] = '\0';
-	return cut_parse_u64(tmp, max, v);
-}
-
 int sync_state_parse(const char *data, size_t len, sync_state **state_r,
 		     cut_status *st)
 {
@@ -223,7 +212,7 @@ int sync_state_parse(const char *data, size_t len, sync_state **state_r,
 		if (nw == 3 && wl[0] == 3 && memcmp(w[0], "end", 3) == 0) {
 			uint64_t cnt, h = 0;
 
-			if (word_u64(w[1], wl[1], SIZE_MAX, &cnt) < 0 || cnt != s->n ||
+			if (cut_parse_u64_n(w[1], wl[1], SIZE_MAX, &cnt) < 0 || cnt != s->n ||
 			    wl[2] != 16)
 				goto bad;
 			for (size_t i = 0; i < 16; i++) {
@@ -244,7 +233,7 @@ int sync_state_parse(const char *data, size_t len, sync_state **state_r,
 		for (size_t i = 0; i < 8; i++) {
 			uint64_t max = (i == 2 || i == 6) ? UINT64_MAX : UINT32_MAX;
 
-			if (word_u64(w[3 + i], wl[3 + i], max, &v[i]) < 0)
+			if (cut_parse_u64_n(w[3 + i], wl[3 + i], max, &v[i]) < 0)
 				goto bad;
 		}
 		memcpy(mode, w[2], wl[2]);

@@ -252,46 +252,19 @@ static size_t split_words(const char *p, const char *e, const char **w, size_t *
 	return n;
 }
 
-static int word_u64(const char *w, size_t n, uint64_t max, uint64_t *v)
-{
-	char tmp[24];
-
-	if (n == 0 || n >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, w, n);
-	tmp[n] = '\0';
-	return cut_parse_u64(tmp, max, v);
-}
-
-/* Digits at *pp up to the next space (or end): the value, at most max.
- * Moves *pp past the space.  No sign, no empty number. */
+/* The number at *pp up to the next space (or end), at most max; moves
+ * *pp past the space. */
 static int field_u64(const char **pp, const char *end, uint64_t max, uint64_t *v)
 {
-	const char *p = *pp;
-	uint64_t x = 0;
+	const char *p = *pp, *q = memchr(p, ' ', (size_t)(end - p));
 
-	if (p >= end || *p < '0' || *p > '9')
+	if (q == NULL)
+		q = end;
+	if (cut_parse_u64_n(p, (size_t)(q - p), max, v) < 0)
 		return -1;
-	for (; p < end && *p != ' '; p++) {
-		unsigned d = (unsigned)(*p - '0');
-
-		if (d > 9 || x > (max - d) / 10)
-			return -1;
-		x = x * 10 + d;
-	}
-	if (p < end)
-		p++; /* the space */
-	*pp = p;
-	*v = x;
+	*pp = q < end ? q + 1 : q;
 	return 0;
 }
-
-/* Hex digit values, -1 for anything else (lowercase only, as written). */
-static const signed char hexval[256] = {
-	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7,
-	['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13,
-	['d'] = 14, ['e'] = 15, ['f'] = 16,
-}; /* value + 1; 0 = not a digit */
 
 /* One "k uid size epoch idhex idate" line [p, e): appended to side k,
  * whose UIDs must ascend strictly. */
@@ -320,11 +293,11 @@ static int parse_entry(sync_uidcache *c, const char *p, const char *e)
 	if (e - p < 2 * IDENTITY_LEN + 1 || p[2 * IDENTITY_LEN] != ' ')
 		return -1;
 	for (size_t i = 0; i < IDENTITY_LEN; i++) {
-		int hi = hexval[(unsigned char)p[2 * i]], lo = hexval[(unsigned char)p[2 * i + 1]];
+		int hi = cut_hex_val(p[2 * i]), lo = cut_hex_val(p[2 * i + 1]);
 
-		if (hi == 0 || lo == 0)
+		if (hi < 0 || lo < 0)
 			return -1;
-		id.d[i] = (uint8_t)((hi - 1) * 16 + (lo - 1));
+		id.d[i] = (uint8_t)(hi * 16 + lo);
 	}
 	p += 2 * IDENTITY_LEN + 1;
 	dl = (size_t)(e - p);
@@ -378,8 +351,8 @@ int sync_uidcache_parse(const char *data, size_t len, const char *name1,
 
 			nw = split_words(p, nl, w, wl, 4);
 			if (nw != 3 || wl[0] != 11 || memcmp(w[0], "uidvalidity", 11) != 0 ||
-			    word_u64(w[1], wl[1], UINT32_MAX, &v1) < 0 ||
-			    word_u64(w[2], wl[2], UINT32_MAX, &v2) < 0)
+			    cut_parse_u64_n(w[1], wl[1], UINT32_MAX, &v1) < 0 ||
+			    cut_parse_u64_n(w[2], wl[2], UINT32_MAX, &v2) < 0)
 				goto bad;
 			c->s[0].uidvalidity = (uint32_t)v1;
 			c->s[1].uidvalidity = (uint32_t)v2;
@@ -387,7 +360,7 @@ int sync_uidcache_parse(const char *data, size_t len, const char *name1,
 			uint64_t cnt, h = 0;
 
 			nw = split_words(p, nl, w, wl, 4);
-			if (nw != 3 || word_u64(w[1], wl[1], SIZE_MAX, &cnt) < 0 ||
+			if (nw != 3 || cut_parse_u64_n(w[1], wl[1], SIZE_MAX, &cnt) < 0 ||
 			    cnt != c->s[0].n + c->s[1].n || wl[2] != 16)
 				goto bad;
 			for (size_t i = 0; i < 16; i++) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/hex.h"
 #include "common/hostport.h"
 #include "common/secret.h"
 #include "common/status.h"
@@ -153,6 +154,41 @@ static void test_secret_perms(void **state)
 	unlink(path);
 }
 
+/* cut_parse_u64_n() agrees with cut_parse_u64() on the same text, and
+ * cut_hex_val() knows lowercase hex digits only. */
+static void test_parse_words(void **state)
+{
+	static const char *const words[] = {
+		"0", "7", "4294967295", "4294967296", "18446744073709551615",
+		"18446744073709551616", "00000000000000000000042", "000000000000000000000042",
+		"", "-1", "+1", "1x", " 1", "12 ",
+	};
+	static const uint64_t maxes[] = {0, 5, UINT32_MAX, UINT64_MAX};
+	uint64_t a, b;
+
+	(void)state;
+	for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++)
+		for (size_t m = 0; m < sizeof(maxes) / sizeof(maxes[0]); m++) {
+			int ra = cut_parse_u64_n(words[w], strlen(words[w]), maxes[m], &a);
+			/* cut_parse_u64 has no length bound: only up to 23 */
+			int rb = strlen(words[w]) > 23 ? -1
+						       : cut_parse_u64(words[w], maxes[m], &b);
+
+			if (ra != rb || (ra == 0 && a != b))
+				fail_msg("\"%s\" max %llu: %d/%llu vs %d/%llu", words[w],
+					 (unsigned long long)maxes[m], ra, (unsigned long long)a,
+					 rb, (unsigned long long)b);
+		}
+	/* not NUL-terminated: only n bytes count */
+	assert_int_equal(cut_parse_u64_n("123456", 3, UINT64_MAX, &a), 0);
+	assert_true(a == 123);
+	for (int c = 0; c < 256; c++) {
+		int want = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+
+		assert_int_equal(cut_hex_val((char)c), want);
+	}
+}
+
 static void test_status(void **state)
 {
 	cut_status st;
@@ -177,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_buf_limit),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_secret_perms),
+		cmocka_unit_test(test_parse_words),
 		cmocka_unit_test(test_status),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
