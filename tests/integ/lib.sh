@@ -194,7 +194,7 @@ lab_up() {
 # $T/pass (USER's password, mode 600), H (`cutover sync` options for both
 # sides over IMAPS), C1 and C2 (scripts/mailbox_compare.py options for
 # host1 and host2), CMP (both), and the functions compare ARGS (host2
-# against host1) and count 1|2 FOLDER SUBJECT.
+# against host1), count 1|2 FOLDER SUBJECT, reset 1|2 and json_total.
 sync_account_env() {
 	U=$1
 	T=$(test_tmpdir)
@@ -213,6 +213,20 @@ sync_account_env() {
 		--ca "$LAB_CA")
 }
 compare() { "$PYTHON" "$S/mailbox_compare.py" compare "${CMP[@]}" "$@"; }
+# reset 1|2: empty $U's account on that server (every folder but INBOX
+# deleted, INBOX expunged).  A "*" pattern does not reach the lab's
+# prefixed namespace: each folder goes by name.
+reset() {
+	local da=$LAB_DOVEADM1
+	[ "$1" = 2 ] && da=$LAB_DOVEADM2
+	$da mailbox list -u "$U" | sort -r | while IFS= read -r m; do
+		$da expunge -u "$U" mailbox "$m" all >/dev/null 2>&1 || true
+		[ "$m" = INBOX ] || $da mailbox delete -u "$U" -s "$m" >/dev/null 2>&1 || true
+	done
+	[ "$($da search -u "$U" mailbox INBOX ALL | wc -l)" -eq 0 ] || fail "reset of host$1 failed"
+}
+# json_total FIELD: the total's FIELD of a `cutover sync --json` document on stdin
+json_total() { "$PYTHON" -c "import json,sys; print(json.load(sys.stdin)['total']['$1'])"; }
 count() { # count 1|2 FOLDER SUBJECT
 	local c=("${C1[@]}")
 	[ "$1" = 2 ] && c=("${C2[@]}")

@@ -28,19 +28,9 @@
 lab_up
 sync_account_env "${SYNC_COMPAT_USER:-user12}"
 PROXY=$CUTOVER_SOURCE_DIR/tests/integ/imap_filter_proxy.py
-json_total() { "$PYTHON" -c "import json,sys; print(json.load(sys.stdin)['total']['$1'])"; }
 deleted_flagged() { # deleted_flagged DOVEADM SUBJECT: messages \Deleted with it
 	# shellcheck disable=SC2086 # command prefix
 	$1 search -u "$U" mailbox INBOX deleted subject "$2" | wc -l
-}
-
-reset() { # reset N: empty the account on hostN
-	local da=$LAB_DOVEADM1
-	[ "$1" = 2 ] && da=$LAB_DOVEADM2
-	$da mailbox list -u "$U" | sort -r | while IFS= read -r m; do
-		$da expunge -u "$U" mailbox "$m" all >/dev/null 2>&1 || true
-		[ "$m" = INBOX ] || $da mailbox delete -u "$U" -s "$m" >/dev/null 2>&1 || true
-	done
 }
 
 PIDS=()

@@ -25,15 +25,6 @@ source "$(dirname "$0")/lib.sh"
 lab_up
 sync_account_env "${SYNC_INFLIGHT_USER:-user21}"
 PROXY=$CUTOVER_SOURCE_DIR/tests/integ/imap_filter_proxy.py
-reset() { # reset N: empty the account on hostN
-	local da=$LAB_DOVEADM1
-	[ "$1" = 2 ] && da=$LAB_DOVEADM2
-	$da mailbox list -u "$U" | sort -r | while IFS= read -r m; do
-		$da expunge -u "$U" mailbox "$m" all >/dev/null 2>&1 || true
-		[ "$m" = INBOX ] || $da mailbox delete -u "$U" -s "$m" >/dev/null 2>&1 || true
-	done
-}
-
 PROXY_PID=
 stop_proxy() {
 	[ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null

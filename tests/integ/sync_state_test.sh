@@ -26,18 +26,7 @@ SD=$T/state # created by the first run
 
 # ssync ARGS: sync with state, -vv log in $T/log, JSON on stdout
 ssync() { "$CUTOVER_BIN" -vv --json sync "${H[@]}" --state-dir "$SD" "$@" 2>"$T/log"; }
-total() { python3 -c "import json,sys; print(json.load(sys.stdin)['total']['$1'])"; }
 skipped() { grep -c 'unchanged on both servers since the last run' "$T/log" || true; }
-
-reset() {
-	local da=$LAB_DOVEADM1
-	[ "$1" = 2 ] && da=$LAB_DOVEADM2
-	$da mailbox list -u "$U" | sort -r | while IFS= read -r m; do
-		$da expunge -u "$U" mailbox "$m" all >/dev/null 2>&1 || true
-		[ "$m" = INBOX ] || $da mailbox delete -u "$U" -s "$m" >/dev/null 2>&1 || true
-	done
-	[ "$($da search -u "$U" mailbox INBOX ALL | wc -l)" -eq 0 ] || fail "reset of host$1 failed"
-}
 
 note "reset $U, fill host1, first sync with --state-dir"
 reset 1
@@ -50,7 +39,7 @@ compare || fail "host2 differs after the first sync"
 nfolders=$(python3 -c "import json,sys; print(len(json.load(sys.stdin)['folders']))" <"$T/out.json")
 
 note "(a) no change: nothing copied, every folder skipped"
-n=$(ssync --delete2 | total copied)
+n=$(ssync --delete2 | json_total copied)
 assert_eq 0 "$n" "copied by a no-op resync"
 assert_eq "$nfolders" "$(skipped)" "folders skipped"
 if grep -q 'UID FETCH' "$T/log"; then fail "a no-op resync listed a folder"; fi
@@ -60,20 +49,20 @@ note "(b) a flag change on host1 is propagated"
 uid1=$($LAB_DOVEADM1 search -u "$U" mailbox INBOX all | awk 'NR == 1 {print $2}')
 [ -n "$uid1" ] || fail "host1 INBOX is empty"
 $LAB_DOVEADM1 flags add -u "$U" '\Flagged $StateTest' mailbox INBOX uid "$uid1"
-n=$(ssync --delete2 | total flags_updated)
+n=$(ssync --delete2 | json_total flags_updated)
 assert_eq 1 "$n" "flag updates"
 assert_eq $((nfolders - 1)) "$(skipped)" "folders skipped (INBOX compared)"
 compare || fail "flag change not propagated"
 
 note "(c) a new message on host1 is copied"
 imap_append "$LAB_HOST1" "$U" "INBOX.Archive.2024" "state test new"
-n=$(ssync --delete2 | total copied)
+n=$(ssync --delete2 | json_total copied)
 assert_eq 1 "$n" "copied"
 compare || fail "new host1 message not copied"
 
 note "(d) a host2-only extra is deleted although host1 did not change"
 imap_append "$LAB_HOST2" "$U" "Archive/2024" "state test extra"
-n=$(ssync --delete2 | total deleted2)
+n=$(ssync --delete2 | json_total deleted2)
 assert_eq 1 "$n" "deleted on host2"
 compare || fail "the host2 extra stayed"
 
@@ -81,7 +70,7 @@ note "(e) a damaged or deleted state file: full comparison, still correct"
 f=$(ls "$SD"/*.state)
 printf 'garbage\n' >>"$f"
 imap_append "$LAB_HOST2" "$U" "Archive/2024" "state test extra 2"
-n=$(ssync --delete2 | total deleted2)
+n=$(ssync --delete2 | json_total deleted2)
 assert_eq 1 "$n" "deleted on host2 with a damaged state"
 assert_eq 0 "$(skipped)" "folders skipped with a damaged state"
 grep -q 'compared in full' "$T/log" || fail "no warning about the damaged state"
@@ -89,12 +78,12 @@ compare || fail "differs after a run with a damaged state"
 # a truncated file (a crash while writing is prevented by rename, but a
 # full disk or a copy can cut it)
 head -c 40 "$f" >"$f.cut" && mv "$f.cut" "$f"
-n=$(ssync --delete2 | total copied)
+n=$(ssync --delete2 | json_total copied)
 assert_eq 0 "$n" "copied with a truncated state"
 assert_eq 0 "$(skipped)" "folders skipped with a truncated state"
 rm -f "$SD"/*.state
 $LAB_DOVEADM1 flags remove -u "$U" '\Flagged' mailbox INBOX uid "$uid1"
-n=$(ssync --delete2 | total flags_updated)
+n=$(ssync --delete2 | json_total flags_updated)
 assert_eq 1 "$n" "flag updates without a state file"
 compare || fail "differs after a run without a state file"
 
@@ -117,16 +106,16 @@ $LAB_DOVEADM1 expunge -u "$U" mailbox INBOX uid "$del"
 imap_append "$LAB_HOST1" "$U" INBOX "delta new 1"
 imap_append "$LAB_HOST1" "$U" INBOX "delta new 2" '\Seen'
 ssync --delete2 >"$T/out.json" || { cat "$T/log"; fail "delta sync failed"; }
-assert_eq 2 "$(total copied <"$T/out.json")" "copied by the delta"
-assert_eq 2 "$(total flags_updated <"$T/out.json")" "flag updates by the delta"
-assert_eq 1 "$(total deleted2 <"$T/out.json")" "deleted on host2 by the delta"
+assert_eq 2 "$(json_total copied <"$T/out.json")" "copied by the delta"
+assert_eq 2 "$(json_total flags_updated <"$T/out.json")" "flag updates by the delta"
+assert_eq 1 "$(json_total deleted2 <"$T/out.json")" "deleted on host2 by the delta"
 grep -q 'host1 INBOX: .* messages from the UID cache' "$T/log" ||
 	fail "host1 INBOX not listed through the UID cache"
 grep -q 'host2 INBOX: .* messages from the UID cache' "$T/log" ||
 	fail "host2 INBOX not listed through the UID cache"
 assert_eq 0 "$(hdr_fetches)" "listings with headers of every UID in the delta"
 compare || fail "differs after the delta"
-n=$(ssync --delete2 | total copied)
+n=$(ssync --delete2 | json_total copied)
 assert_eq 0 "$n" "copied after the delta"
 assert_eq "$nfolders" "$(skipped)" "folders skipped after the delta"
 
@@ -141,15 +130,15 @@ ssync --delete2 >"$T/out.json" || { cat "$T/log"; fail "sync after the recreatio
 grep -q 'host2 Archive/2024: UID cache not used: UIDVALIDITY' "$T/log" ||
 	fail "the UIDVALIDITY change was not noticed"
 [ "$(hdr_fetches)" -ge 1 ] || fail "the recreated folder was not listed in full"
-assert_eq "$n2" "$(total deleted2 <"$T/out.json")" "the recreated folder's messages deleted"
-assert_eq "$n2" "$(total copied <"$T/out.json")" "host1's messages copied again"
+assert_eq "$n2" "$(json_total deleted2 <"$T/out.json")" "the recreated folder's messages deleted"
+assert_eq "$n2" "$(json_total copied <"$T/out.json")" "host1's messages copied again"
 compare || fail "differs after the UIDVALIDITY change"
 
 note "(i) a damaged UID cache: listed in full, still correct"
 for f in "$SD"/*.uids/*; do printf 'garbage\n' >>"$f"; done
 $LAB_DOVEADM1 flags remove -u "$U" '$Delta' mailbox INBOX all
 ssync --delete2 >"$T/out.json" || { cat "$T/log"; fail "sync with a damaged cache failed"; }
-assert_eq 2 "$(total flags_updated <"$T/out.json")" "flag updates with a damaged cache"
+assert_eq 2 "$(json_total flags_updated <"$T/out.json")" "flag updates with a damaged cache"
 grep -q 'damaged, truncated or foreign UID cache' "$T/log" ||
 	fail "no warning about the damaged UID cache"
 if grep -q 'messages from the UID cache' "$T/log"; then
@@ -169,6 +158,6 @@ grep -q "plainfile/state: cannot create the state directory: Not a directory" "$
 	{ cat "$T/err"; fail "no clear error about the state directory"; }
 if compare >/dev/null 2>&1; then fail "a message was copied with an unusable state directory"; fi
 ssync --delete2 >"$T/out.json" || { cat "$T/log"; fail "sync after the refused run failed"; }
-assert_eq 1 "$(total copied <"$T/out.json")" "copied after the refused run"
+assert_eq 1 "$(json_total copied <"$T/out.json")" "copied after the refused run"
 compare || fail "differs after the refused run"
 note "ok"

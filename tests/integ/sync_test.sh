@@ -21,20 +21,8 @@ H1=("${H[@]}")
 sync() { "$CUTOVER_BIN" sync "${H1[@]}" "$@"; }
 snap1() { python3 "$S/mailbox_compare.py" snapshot "${C1[@]}"; }
 snap2() { python3 "$S/mailbox_compare.py" snapshot "${C2[@]}"; }
-json_total() { python3 -c "import json,sys; print(json.load(sys.stdin)['total']['$1'])"; }
 
 # reset N: empty the account on hostN (every folder but INBOX deleted).
-reset() {
-	local da=$LAB_DOVEADM1
-	[ "$1" = 2 ] && da=$LAB_DOVEADM2
-	# (a "*" pattern does not reach the lab's prefixed namespace: go by name)
-	$da mailbox list -u "$U" | sort -r | while IFS= read -r m; do
-		$da expunge -u "$U" mailbox "$m" all >/dev/null 2>&1 || true
-		[ "$m" = INBOX ] || $da mailbox delete -u "$U" -s "$m" >/dev/null 2>&1 || true
-	done
-	[ "$($da search -u "$U" mailbox INBOX ALL | wc -l)" -eq 0 ] || fail "reset of host$1 failed"
-}
-
 # sync_killed_during ARGS...: start a sync, kill -9 it once host2 shows
 # progress (or host1 lost a message, postsync), then return.
 sync_killed_during() {
